@@ -1,0 +1,96 @@
+"""The demo community: `demo-data` writes it, `quickstart` runs the main job on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from anchorwatch.cli.common import UserError, console, err_console, user_errors
+from anchorwatch.i18n import t
+
+MIN_MESSAGES = 1_000
+MAX_MESSAGES = 1_000_000
+
+MessagesOption = Annotated[int, typer.Option("--messages", "-n", help=t("cli.demo.messages_help"))]
+SeedOption = Annotated[int, typer.Option("--seed", help=t("cli.demo.seed_help"))]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo-data", help=t("cli.demo.help"))(demo_data)
+    app.command("quickstart", help=t("cli.quickstart.help"))(quickstart)
+
+
+def generate(out: Path, truth: Path | None, messages: int, seed: int) -> None:
+    """Generate the demo community with a progress bar and print what was written."""
+    from anchorwatch.demo import generate_community
+
+    if not MIN_MESSAGES <= messages <= MAX_MESSAGES:
+        raise UserError("error.too_many_messages", low=MIN_MESSAGES, high=f"{MAX_MESSAGES:,}")
+    truth_path = truth or out.with_name(out.stem + ".truth.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        TextColumn("[bold]demo-data"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("demo", total=messages)
+        summary = generate_community(
+            out,
+            truth_path,
+            messages=messages,
+            seed=seed,
+            progress=lambda n: bar.update(task, completed=n),
+        )
+    console.print(
+        t(
+            "cli.demo.done",
+            messages=f"{summary.messages:,}",
+            members=f"{summary.members:,}",
+            path=out,
+            truth=truth_path,
+        )
+    )
+
+
+@user_errors
+def demo_data(
+    out: Annotated[Path, typer.Argument(help="OUT.jsonl")] = Path("demo/community.jsonl"),
+    messages: MessagesOption = 30_000,
+    seed: SeedOption = 7,
+    truth: Annotated[Path | None, typer.Option("--truth", help=t("cli.demo.truth_help"))] = None,
+) -> None:
+    generate(out, truth, messages, seed)
+
+
+@user_errors
+def quickstart(
+    workdir: Annotated[Path, typer.Option("--dir", help="Working directory")] = Path("demo"),
+    messages: MessagesOption = 30_000,
+    seed: SeedOption = 7,
+    db: Annotated[str | None, typer.Option("--db", help=t("cli.db_help"))] = None,
+) -> None:
+    from anchorwatch.cli.data import print_summary, run_import, stats
+    from anchorwatch.ingest.jsonl import JsonlSource
+    from anchorwatch.records import resolve_timezone
+    from anchorwatch.store import open_store
+
+    data = workdir / "community.jsonl"
+    generate(data, None, messages, seed)
+    db_url = db or str(workdir / "anchorwatch.db")
+    store = open_store(db_url)
+    summary = run_import(
+        store,
+        JsonlSource(data),
+        data,
+        rejects=None,
+        timezone=resolve_timezone("Asia/Shanghai"),
+        quiet=False,
+    )
+    print_summary(summary)
+    stats(db=db_url)

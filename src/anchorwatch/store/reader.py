@@ -1,0 +1,191 @@
+"""Reading the store back: canonical records (export) and the community overview.
+
+Export order is fixed (members, conversations, messages by time, joins,
+reactions, metrics; ties broken by key) so that import → export → import →
+export gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, String, cast, func, select
+from sqlalchemy.sql import ColumnElement
+
+from anchorwatch.records import (
+    Conversation,
+    Instant,
+    Join,
+    Member,
+    Message,
+    Metric,
+    Reaction,
+    Record,
+    record_to_dict,
+)
+from anchorwatch.store import Store, schema
+
+STREAM_CHUNK = 5_000
+
+
+def _instant(at: datetime | None, offset: int | None) -> Instant | None:
+    if at is None:
+        return None
+    return Instant(at, offset or 0)
+
+
+def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
+    result = conn.execution_options(yield_per=STREAM_CHUNK).execute(stmt)
+    yield from result
+
+
+def iter_records(store: Store) -> Iterator[Record]:
+    """Every stored canonical record, in export order, streamed."""
+    m, c, msg = schema.members, schema.conversations, schema.messages
+    j, r, mt = schema.joins, schema.reactions, schema.metrics
+    with store.engine.connect() as conn:
+        for row in _stream(conn, select(m).order_by(m.c.id)):
+            yield Member(
+                id=row.id,
+                name=row.name,
+                joined_at=_instant(row.joined_at, row.joined_offset),
+                role=row.role,
+                extra=row.extra or {},
+            )
+        for row in _stream(conn, select(c).order_by(c.c.id)):
+            yield Conversation(
+                id=row.id,
+                channel=row.channel,
+                title=row.title,
+                started_at=_instant(row.started_at, row.started_offset),
+                stream=bool(row.stream),
+                extra=row.extra or {},
+            )
+        for row in _stream(conn, select(msg).order_by(msg.c.sent_at, msg.c.id)):
+            yield Message(
+                id=row.id,
+                conversation=row.conversation,
+                author=row.author,
+                sent_at=Instant(row.sent_at, row.sent_offset),
+                text=row.text,
+                reply_to=row.reply_to,
+                extra=row.extra or {},
+            )
+        for row in _stream(conn, select(j).order_by(j.c.at, j.c.member, j.c.channel)):
+            at = _instant(row.at, row.at_offset)
+            assert at is not None
+            yield Join(member=row.member, channel=row.channel, at=at, extra=row.extra or {})
+        for row in _stream(conn, select(r).order_by(r.c.message, r.c.member, r.c.kind)):
+            yield Reaction(
+                message=row.message,
+                member=row.member,
+                kind=row.kind,
+                at=_instant(row.at, row.at_offset),
+                extra=row.extra or {},
+            )
+        for row in _stream(conn, select(mt).order_by(mt.c.member, mt.c.period)):
+            yield Metric(
+                member=row.member,
+                period=row.period,
+                reads=row.reads,
+                plays=row.plays,
+                leads=row.leads,
+                extra=row.extra or {},
+            )
+
+
+def export_records(store: Store, out: Path) -> int:
+    """Write the canonical records of DESIGN 3.1 to ``out``; returns the count."""
+    count = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        for rec in iter_records(store):
+            fh.write(orjson.dumps(record_to_dict(rec)) + b"\n")
+            count += 1
+    return count
+
+
+@dataclass
+class ChannelStats:
+    channel: str | None
+    conversations: int
+    messages: int
+    authors: int
+
+
+@dataclass
+class CommunityStats:
+    """The overview `anchorwatch stats` prints."""
+
+    totals: dict[str, int]
+    by_channel: list[ChannelStats] = field(default_factory=list)
+    by_month: list[tuple[str, int]] = field(default_factory=list)
+    by_role: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _local_month(conn: Connection) -> ColumnElement[Any]:
+    """'YYYY-MM' of each message in the time zone it was written in."""
+    msg = schema.messages
+    if conn.dialect.name == "postgresql":
+        local = msg.c.sent_at + func.make_interval(0, 0, 0, 0, 0, msg.c.sent_offset)
+        return func.to_char(local, "YYYY-MM")
+    modifier = cast(msg.c.sent_offset, String) + " minutes"
+    return func.strftime("%Y-%m", msg.c.sent_at, modifier)
+
+
+def community_stats(store: Store) -> CommunityStats:
+    """Members, conversations and messages, by channel, month and role."""
+    stats = CommunityStats(totals=store.counts())
+    msg, conv, mem = schema.messages, schema.conversations, schema.members
+    with store.engine.connect() as conn:
+        per_conv = (
+            select(
+                msg.c.conversation,
+                func.count().label("n"),
+            )
+            .group_by(msg.c.conversation)
+            .subquery()
+        )
+        channel_rows = conn.execute(
+            select(
+                conv.c.channel,
+                func.count(per_conv.c.conversation),
+                func.coalesce(func.sum(per_conv.c.n), 0),
+            )
+            .select_from(per_conv.join(conv, conv.c.id == per_conv.c.conversation))
+            .group_by(conv.c.channel)
+        ).all()
+        authors = dict(
+            conn.execute(
+                select(conv.c.channel, func.count(func.distinct(msg.c.author)))
+                .select_from(msg.join(conv, conv.c.id == msg.c.conversation))
+                .group_by(conv.c.channel)
+            ).all()
+        )
+        stats.by_channel = sorted(
+            (
+                ChannelStats(ch, int(nconv), int(nmsg), int(authors.get(ch, 0)))
+                for ch, nconv, nmsg in channel_rows
+            ),
+            key=lambda s: (-s.messages, s.channel or ""),
+        )
+        month = _local_month(conn).label("month")
+        stats.by_month = [
+            (str(mo), int(n))
+            for mo, n in conn.execute(
+                select(month, func.count()).select_from(msg).group_by(month).order_by(month)
+            ).all()
+        ]
+        role = func.coalesce(mem.c.role, "member").label("role")
+        stats.by_role = [
+            (str(rl), int(n))
+            for rl, n in conn.execute(
+                select(role, func.count()).select_from(mem).group_by(role).order_by(role)
+            ).all()
+        ]
+    return stats

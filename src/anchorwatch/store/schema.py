@@ -1,0 +1,128 @@
+"""Tables of the store: one schema for SQLite and PostgreSQL.
+
+Times are stored as naive UTC (``*_at``) plus the UTC offset in minutes the
+source wrote them in (``*_offset``), so that both engines compare and sort them
+the same way and the local hour survives.  Anything a source sent that the
+canonical model does not name lives in ``extra`` (JSON).
+
+Changing a table means a new Alembic revision in ``store/migrations/versions``;
+``tests/store/test_migrations.py`` fails when this file and the migrations
+disagree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: JSON on SQLite, JSONB on PostgreSQL.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+ID = String(200)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200)),
+    Column("joined_at", DateTime),
+    Column("joined_offset", SmallInteger),
+    Column("role", String(20)),
+    Column("extra", JSONType),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("channel", String(200), index=True),
+    Column("title", Text),
+    Column("started_at", DateTime),
+    Column("started_offset", SmallInteger),
+    Column("stream", Boolean, nullable=False, default=False),
+    Column("extra", JSONType),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("conversation", ID, nullable=False),
+    Column("author", ID, nullable=False, index=True),
+    # No foreign key: an erased message leaves its replies pointing at a tombstone.
+    Column("reply_to", ID),
+    Column("sent_at", DateTime, nullable=False),
+    Column("sent_offset", SmallInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("extra", JSONType),
+)
+# Conversation order is how every later stage reads messages.
+Index("ix_messages_conversation_sent_at", messages.c.conversation, messages.c.sent_at)
+Index("ix_messages_sent_at", messages.c.sent_at)
+
+joins = Table(
+    "joins",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("member", ID, nullable=False, index=True),
+    Column("channel", String(200), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("at_offset", SmallInteger, nullable=False),
+    Column("extra", JSONType),
+    UniqueConstraint("member", "channel", "at"),
+)
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("message", ID, primary_key=True),
+    Column("member", ID, primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("at", DateTime),
+    Column("at_offset", SmallInteger),
+    Column("extra", JSONType),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("member", ID, primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("reads", Integer, nullable=False, default=0),
+    Column("plays", Integer, nullable=False, default=0),
+    Column("leads", Integer, nullable=False, default=0),
+    Column("extra", JSONType),
+)
+
+#: One row per `anchorwatch import` run: what came in and what happened to it.
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("format", String(20), nullable=False),
+    Column("sha256", String(64)),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("counts", JSONType),
+)
