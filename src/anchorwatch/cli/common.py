@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from anchorwatch.i18n import t
 
@@ -51,5 +53,18 @@ def user_errors(func: F) -> F:
             fail("error.file_not_found", path=exc.filename or str(exc))
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except SQLAlchemyError as exc:
+            if os.environ.get("ANCHORWATCH_DEBUG"):
+                raise
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            fail("error.db_failed", exit_code=1, detail=detail[:300])
+        except Exception as exc:
+            # An unexpected failure still gets one readable line; the traceback
+            # is there for whoever sets ANCHORWATCH_DEBUG=1.
+            if os.environ.get("ANCHORWATCH_DEBUG"):
+                raise
+            fail("error.unexpected", exit_code=1, kind=type(exc).__name__, detail=str(exc)[:300])
 
     return wrapper  # type: ignore[return-value]

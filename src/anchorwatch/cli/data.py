@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated
 
@@ -18,10 +19,10 @@ from rich.table import Table
 
 from anchorwatch.cli.common import DbOption, UserError, console, err_console, user_errors
 from anchorwatch.i18n import t
-from anchorwatch.ingest import FORMATS, open_source
+from anchorwatch.ingest import FORMATS, Source, open_source
 from anchorwatch.ingest.loader import ImportSummary, default_rejects_path, import_source
 from anchorwatch.records import resolve_timezone
-from anchorwatch.store import open_store
+from anchorwatch.store import Store, open_store
 from anchorwatch.store.reader import community_stats, export_records
 
 EXPORTS = ("records",)
@@ -74,7 +75,16 @@ def import_file(
     raise typer.Exit(summary.exit_code)
 
 
-def run_import(store, source, file: Path, *, rejects, timezone, quiet: bool) -> ImportSummary:  # type: ignore[no-untyped-def]
+def run_import(
+    store: Store,
+    source: Source,
+    file: Path,
+    *,
+    rejects: Path | None,
+    timezone: tzinfo,
+    quiet: bool,
+) -> ImportSummary:
+    """Import with a progress bar on stderr (shared by `import` and `quickstart`)."""
     rejects_path = rejects or default_rejects_path(file)
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -160,7 +160,7 @@ def community_stats(store: Store) -> CommunityStats:
             .select_from(per_conv.join(conv, conv.c.id == per_conv.c.conversation))
             .group_by(conv.c.channel)
         ).all()
-        authors = dict(
+        authors: dict[str | None, int] = dict(
             conn.execute(
                 select(conv.c.channel, func.count(func.distinct(msg.c.author)))
                 .select_from(msg.join(conv, conv.c.id == msg.c.conversation))
