@@ -100,16 +100,43 @@ def test_other_record_errors(obj: object, code: str) -> None:
 
 def test_every_record_type_round_trips() -> None:
     rows = [
-        {"type": "member", "id": "u1", "name": "老张", "joined_at": "2026-01-03T10:00:00+08:00",
-         "role": "koc"},
-        {"type": "conversation", "id": "t1", "channel": "wechat:车主1群", "title": "车机黑屏怎么办",
-         "started_at": "2026-01-03T10:00:00+08:00", "stream": True},
+        {
+            "type": "member",
+            "id": "u1",
+            "name": "老张",
+            "joined_at": "2026-01-03T10:00:00+08:00",
+            "role": "koc",
+        },
+        {
+            "type": "conversation",
+            "id": "t1",
+            "channel": "wechat:车主1群",
+            "title": "车机黑屏怎么办",
+            "started_at": "2026-01-03T10:00:00+08:00",
+            "stream": True,
+        },
         msg(reply_to="m0"),
-        {"type": "join", "member": "u5", "channel": "wechat:车主1群", "at": "2026-01-04T08:00:00+08:00"},
-        {"type": "reaction", "message": "m1", "member": "u2", "kind": "like",
-         "at": "2026-01-04T08:01:00+08:00"},
-        {"type": "metric", "member": "u1", "period": "2026-03", "reads": 1200, "plays": 0,
-         "leads": 2},
+        {
+            "type": "join",
+            "member": "u5",
+            "channel": "wechat:车主1群",
+            "at": "2026-01-04T08:00:00+08:00",
+        },
+        {
+            "type": "reaction",
+            "message": "m1",
+            "member": "u2",
+            "kind": "like",
+            "at": "2026-01-04T08:01:00+08:00",
+        },
+        {
+            "type": "metric",
+            "member": "u1",
+            "period": "2026-03",
+            "reads": 1200,
+            "plays": 0,
+            "leads": 2,
+        },
     ]
     for row in rows:
         assert record_to_dict(parse_record(row)) == row

@@ -113,12 +113,32 @@ def test_overlapping_later_export_adds_only_new_messages(store: Store, tmp_path:
 
 def test_reply_before_its_target_is_held_back_not_rejected(store: Store, tmp_path: Path) -> None:
     rows = [
-        {"type": "message", "id": "r2", "conversation": "t", "author": "u2", "reply_to": "r1",
-         "sent_at": "2026-03-01T10:01:00+08:00", "text": "同问，我的也是"},
-        {"type": "message", "id": "r3", "conversation": "t", "author": "u3", "reply_to": "r2",
-         "sent_at": "2026-03-01T10:02:00+08:00", "text": "@u2 重启一下试试"},
-        {"type": "message", "id": "r1", "conversation": "t", "author": "u1",
-         "sent_at": "2026-03-01T10:00:00+08:00", "text": "蓝牙连不上了"},
+        {
+            "type": "message",
+            "id": "r2",
+            "conversation": "t",
+            "author": "u2",
+            "reply_to": "r1",
+            "sent_at": "2026-03-01T10:01:00+08:00",
+            "text": "同问，我的也是",
+        },
+        {
+            "type": "message",
+            "id": "r3",
+            "conversation": "t",
+            "author": "u3",
+            "reply_to": "r2",
+            "sent_at": "2026-03-01T10:02:00+08:00",
+            "text": "@u2 重启一下试试",
+        },
+        {
+            "type": "message",
+            "id": "r1",
+            "conversation": "t",
+            "author": "u1",
+            "sent_at": "2026-03-01T10:00:00+08:00",
+            "text": "蓝牙连不上了",
+        },
     ]
     path = tmp_path / "unordered.jsonl"
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
@@ -132,9 +152,15 @@ def test_reply_to_message_already_in_store(store: Store, tmp_path: Path) -> None
     path = tmp_path / "followup.jsonl"
     path.write_bytes(
         orjson.dumps(
-            {"type": "message", "id": "wx-7", "conversation": "wx-s7-1", "author": "u002",
-             "reply_to": "wx-3", "sent_at": "2026-03-10T08:00:00+08:00",
-             "text": "按老张说的预约加热，今天多跑了40公里！"}
+            {
+                "type": "message",
+                "id": "wx-7",
+                "conversation": "wx-s7-1",
+                "author": "u002",
+                "reply_to": "wx-3",
+                "sent_at": "2026-03-10T08:00:00+08:00",
+                "text": "按老张说的预约加热，今天多跑了40公里！",
+            }
         )
         + b"\n"
     )
@@ -171,7 +197,12 @@ def test_crash_mid_import_then_rerun_completes(store: Store, tmp_path: Path) -> 
     summary = import_source(store, JsonlSource(COMMUNITY), batch_rows=4)
     assert summary.rejected == 0
     assert store.counts() == {
-        "members": 5, "conversations": 2, "messages": 13, "joins": 1, "reactions": 2, "metrics": 3
+        "members": 5,
+        "conversations": 2,
+        "messages": 13,
+        "joins": 1,
+        "reactions": 2,
+        "metrics": 3,
     }
 
 
