@@ -118,6 +118,9 @@ def print_summary(summary: ImportSummary) -> None:
     table.add_row(t("cli.import.rejected"), f"{summary.rejected:,}")
     if summary.erased:
         table.add_row(t("cli.import.erased"), f"{summary.erased:,}")
+    if summary.skipped:
+        kinds = ", ".join(f"{k} {n:,}" for k, n in summary.skipped.items())
+        table.add_row(t("cli.import.skipped"), f"{sum(summary.skipped.values()):,} ({kinds})")
     console.print(table)
     if summary.rejected:
         rej = Table(show_header=True)

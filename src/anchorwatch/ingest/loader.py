@@ -80,6 +80,8 @@ class ImportSummary:
     read: int = 0
     rejected: int = 0
     erased: int = 0
+    #: Source rows that are not text messages (images, stickers...), by kind.
+    skipped: dict[str, int] = field(default_factory=dict)
     new: dict[str, int] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     rejects_path: Path | None = None
@@ -386,6 +388,7 @@ def import_source(
             progress(source.position)
     finally:
         rejects.close()
+    summary.skipped = dict(sorted(getattr(source, "skipped", {}).items()))
     after = store.counts()
     summary.new = {t: after[t] - before[t] for t in COUNTED_TABLES}
     summary.seconds = time.perf_counter() - started
@@ -414,6 +417,7 @@ def _finish_run(store: Store, run_id: int, summary: ImportSummary) -> None:
         "read": summary.read,
         "rejected": summary.rejected,
         "erased": summary.erased,
+        "skipped": summary.skipped,
         "unchanged": summary.unchanged,
         "new": summary.new,
     }

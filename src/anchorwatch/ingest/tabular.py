@@ -70,6 +70,8 @@ TIME_FORMATS: Final = ("auto", "excel", "epoch", "epoch_s", "epoch_ms")
 RAW_KEEP: Final = 2_000  # characters of a bad row kept for the rejects file
 #: Distinct timestamps remembered for counting repeated rows; see _Occurrences.
 OCCURRENCE_WINDOW: Final = 4_096
+#: Conversations and authors remembered as already announced; see _Recent.
+SEEN_KEYS: Final = 200_000
 
 _MAPPING_KEYS: Final = frozenset(
     {
@@ -334,7 +336,9 @@ _LOOSE_DATE_RE: Final = re.compile(
 
 
 def _from_number(value: float, fmt: str | None, tz: tzinfo) -> str:
-    if fmt == "excel" or (fmt is None and 0 < value < 100_000):
+    # Guessing: serials 20000..100000 are the years 1954..2173; a smaller number
+    # in a time column is a mistake, better rejected than read as 1900.
+    if fmt == "excel" or (fmt is None and 20_000 < value < 100_000):
         # Spreadsheet serial day; rounded to the second because 10:00 is
         # stored as 0.41666... and would otherwise read as 09:59:59.999.
         return (_EXCEL_EPOCH + timedelta(seconds=round(value * 86_400))).isoformat()
@@ -487,6 +491,8 @@ def iter_csv_records(
             return
         except csv.Error as exc:
             end = reader.line_num
+            while bad and bad[0] <= end:
+                bad.pop(0)  # reported with this record, not a later one
             yield start, None, str(exc)[:120]
             continue
         end = reader.line_num
@@ -535,6 +541,31 @@ class _Occurrences:
         n = bucket.get(key, 0)
         bucket[key] = n + 1
         return n
+
+
+class _Recent:
+    """Keys seen lately, at most ``size`` of them (least recently seen go first).
+
+    Conversations and authors are announced once (a ``conversation`` or
+    ``member`` row before their first message).  A forum dump can hold millions
+    of threads, so the memory of what was announced is bounded; a key forgotten
+    and seen again is announced again, which the loader treats as unchanged.
+    """
+
+    __slots__ = ("_keys", "_size")
+
+    def __init__(self, size: int = SEEN_KEYS) -> None:
+        self._keys: OrderedDict[object, None] = OrderedDict()
+        self._size = size
+
+    def first_time(self, key: object) -> bool:
+        if key in self._keys:
+            self._keys.move_to_end(key)
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return True
 
 
 def _cell_text(value: Any) -> str | None:
@@ -621,8 +652,11 @@ class _RowMapper:
             or self.i_role is not None
             or self.const_role is not None
         )
-        self.seen_conv: set[str] = set()
-        self.seen_author: set[str] = set()
+        self.seen_conv = _Recent()
+        self.seen_author = _Recent()
+        # Derived author ids, cached because hashing is the costliest step of a
+        # row; cleared when it grows past SEEN_KEYS to keep memory bounded.
+        self.name_ids: dict[tuple[str, str], str] = {}
         self.occurrences = _Occurrences()
 
     @staticmethod
@@ -652,16 +686,18 @@ class _RowMapper:
         if author is None and name is not None:
             # Only a display name: scope it to the channel, where it is
             # (mostly) unique, so "小王" of two communities stay two people.
-            author = stable_id("u", channel, name)
+            author = self.name_ids.get((channel, name))
+            if author is None:
+                if len(self.name_ids) >= SEEN_KEYS:
+                    self.name_ids.clear()
+                author = self.name_ids[channel, name] = stable_id("u", channel, name)
         out: list[RawRow] = []
-        if conv not in self.seen_conv:
-            self.seen_conv.add(conv)
+        if self.seen_conv.first_time(conv):
             c: dict[str, Any] = {"type": "conversation", "id": conv, "channel": channel}
             if self.stream:
                 c["stream"] = True
             out.append(RawRow(line, data=c))
-        if self.with_member and author is not None and author not in self.seen_author:
-            self.seen_author.add(author)
+        if self.with_member and author is not None and self.seen_author.first_time(author):
             m: dict[str, Any] = {"type": "member", "id": author}
             if name is not None:
                 m["name"] = name
@@ -738,6 +774,7 @@ class TabularSource:
         self._counter: ByteCounter | None = None
         self._row = 0
         self._max_row: int | None = None
+        self._done = False
         self._size = self.path.stat().st_size
         if kind == "csv":
             self.encoding = mapping.encoding or sniff_file_encoding(self.path)
@@ -762,8 +799,11 @@ class TabularSource:
     def position(self) -> int:
         if self._counter is not None:
             return self._counter.count
+        if self._done:
+            return self._size
         if self._max_row:
             # openpyxl does not expose bytes read; the row share is close enough.
+            # (Sheets written without a dimension tag give no estimate.)
             return min(self._size, self._size * self._row // self._max_row)
         return 0
 
@@ -814,6 +854,7 @@ class TabularSource:
 
     # -- rows
     def __iter__(self) -> Iterator[RawRow]:
+        self._done = False
         mapper = _RowMapper(self.mapping, self._plan, self._default_channel)
         if self.format == "xlsx":
             yield from self._iter_xlsx(mapper)
@@ -865,4 +906,4 @@ class TabularSource:
                 yield from mapper.rows(line, values)
         finally:
             wb.close()
-            self._row = self._max_row or self._row
+            self._done = True

@@ -181,7 +181,7 @@ def looks_like_wechat_export(path: Path) -> bool:
     first = head.split(b"\n", 1)[0]
     text = first.decode(detect_encoding(head), "replace").lstrip("\ufeff")
     names = {c.strip().strip('"').strip() for c in text.split(",")}
-    return _SIGNATURE <= names
+    return _SIGNATURE.issubset(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +267,7 @@ def parse_join(text: str) -> tuple[list[str], str | None, str] | None:
     m = _INVITE_RE.match(text)
     if m:
         segment = m.group("who")
-        joined = [n for quoted in _QURDER(segment) for n in quoted.split("、") if n]
+        joined = [n for q in _QUOTED_NAME.findall(segment) for n in q.split("、") if n]
         if "你" in _QUOTED_NAME.sub("", segment):
             joined.append(_SELF)
         by = _SELF if m.group("by_self") else m.group("by")
@@ -278,10 +278,6 @@ def parse_join(text: str) -> tuple[list[str], str | None, str] | None:
         by = _SELF if m.group("by_self") else m.group("by")
         return [who], by, "qrcode"
     return None
-
-
-def _QURDER(segment: str) -> list[str]:
-    return _QUOTED_NAME.findall(segment)
 
 
 class WeChatSource:
@@ -331,7 +327,7 @@ class WeChatSource:
         self._size = self.path.stat().st_size
         header = self._header()
         self._columns = {name: i for i, name in enumerate(header) if name}
-        if not _REQUIRED <= set(self._columns):
+        if not _REQUIRED.issubset(self._columns):
             raise SourceError("error.unknown_format", path=str(self.path))
         self._width = len(header)
 
@@ -366,21 +362,20 @@ class WeChatSource:
     ) -> list[RawRow]:
         if fields is None:
             return [RawRow(line, error=RecordError("unmapped", detail=problem))]
-        raw = ",".join(fields)[:RAW_KEEP]
         if problem is not None:
             err = RecordError("bad_encoding", encoding=self.encoding)
-            return [RawRow(line, error=err, raw=raw)]
+            return [RawRow(line, error=err, raw=_raw(fields))]
         if len(fields) != self._width:
             if len(fields) == 1 and not fields[0].strip():
                 return []
             err = RecordError("bad_columns", expected=self._width, found=len(fields))
-            return [RawRow(line, error=err, raw=raw)]
+            return [RawRow(line, error=err, raw=_raw(fields))]
         col = self._columns
         try:
             type_ = int(fields[col["Type"]])
         except ValueError:
             err = RecordError("wrong_type", field="Type", expected="integer")
-            return [RawRow(line, error=err, raw=raw)]
+            return [RawRow(line, error=err, raw=_raw(fields))]
         try:
             sub = int(fields[col["SubType"]] or 0)
         except ValueError:
@@ -388,23 +383,28 @@ class WeChatSource:
         content = fields[col["StrContent"]]
 
         if type_ == SYSTEM:
-            return state.system_line(line, fields, col, content, raw)
+            return state.system_line(line, fields, col, content)
         if type_ == APP and sub == QUOTE_SUBTYPE:
-            parsed = parse_quote(content) if content.lstrip().startswith("<") else None
+            parsed = parse_quote(content) if "<" in content else None
             if parsed is None and not content.strip():
                 # MemoTrace v2.0 writes quoted replies with an empty StrContent
                 # (the XML sits in CompressContent, which it does not export).
                 self.skipped["quote_without_text"] += 1
                 return []
             text, quote = parsed if parsed is not None else (content, None)
-            return state.message(line, fields, col, type_, text, quote, raw)
+            return state.message(line, fields, col, type_, text, quote)
         if type_ == TEXT:
-            return state.message(line, fields, col, type_, content, None, raw)
+            return state.message(line, fields, col, type_, content, None)
         if type_ == APP:
             self.skipped[SKIPPED_APP_SUBTYPES.get(sub, "app")] += 1
         else:
             self.skipped[SKIPPED_TYPES.get(type_, "other")] += 1
         return []
+
+
+def _raw(fields: list[str]) -> str:
+    """The row as the rejects file shows it (cells joined, not re-quoted)."""
+    return ",".join(fields)[:RAW_KEEP]
 
 
 class _ChatState:
@@ -437,9 +437,7 @@ class _ChatState:
             }
             out.append(RawRow(line, data=conv))
 
-    def _time(
-        self, fields: list[str], col: dict[str, int]
-    ) -> tuple[str | None, str | None, str]:
+    def _time(self, fields: list[str], col: dict[str, int]) -> tuple[str | None, str | None, str]:
         """``(sent_at, id time key, raw)``; ``sent_at`` None when unreadable."""
         str_time = fields[col["StrTime"]].strip()
         create = fields[col["CreateTime"]].strip()
@@ -466,6 +464,10 @@ class _ChatState:
         wxid = cell("Sender")
         nick = cell("NickName")
         remark = cell("Remark")
+        if wxid and nick == wxid:
+            # MemoTrace's stand-in for a sender with no contact entry (someone
+            # who left): every column is the wxid, which is not a name.
+            nick = remark = ""
         key = wxid or ("\x00" + (nick or remark))
         mid = self.members.get(key)
         if mid is not None:
@@ -511,12 +513,11 @@ class _ChatState:
         type_: int,
         text: str,
         quote: Quote | None,
-        raw: str,
     ) -> list[RawRow]:
         sent_at, time_key, raw_time = self._time(fields, col)
         if sent_at is None:
             err = RecordError("bad_time", field="StrTime", value=raw_time[:40])
-            return [RawRow(line, error=err, raw=raw)]
+            return [RawRow(line, error=err, raw=_raw(fields))]
         out: list[RawRow] = []
         self._conversation(line, out)
         author = self._author(line, fields, col, out)
@@ -533,15 +534,16 @@ class _ChatState:
         }
         if quote is not None:
             msg["reply_to"] = self._resolve(quote)
-            msg["extra"] = {
-                "quote": {"sender": quote.sender_name, "content": quote.content[:500]}
-            }
+            msg["extra"] = {"quote": {"sender": quote.sender_name, "content": quote.content[:500]}}
         out.append(RawRow(line, data=msg))
         if author is not None:
             self._remember(author, text, msg_id)
         return out
 
     def _remember(self, author: str, text: str, msg_id: str) -> None:
+        # Keyed by a 64-bit hash, not the text, so 100,000 remembered messages
+        # cost a few MB; a collision would need two texts with equal hashes
+        # within that window, which we accept.
         key = hash((author, text.strip()))
         self.recent[key] = msg_id
         self.recent.move_to_end(key)
@@ -563,7 +565,7 @@ class _ChatState:
         return None
 
     def system_line(
-        self, line: int, fields: list[str], col: dict[str, int], content: str, raw: str
+        self, line: int, fields: list[str], col: dict[str, int], content: str
     ) -> list[RawRow]:
         if _RECALL_RE.search(content):
             self.skipped["recalled"] += 1
@@ -575,7 +577,7 @@ class _ChatState:
         sent_at, _key, raw_time = self._time(fields, col)
         if sent_at is None:
             err = RecordError("bad_time", field="StrTime", value=raw_time[:40])
-            return [RawRow(line, error=err, raw=raw)]
+            return [RawRow(line, error=err, raw=_raw(fields))]
         joined, by, via = parsed
         extra: dict[str, Any] = {"via": via}
         if by is not None and by != _SELF:
