@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from anchorwatch import __version__
-from anchorwatch.cli import data, demo
+from anchorwatch.cli import data, demo, signals
 from anchorwatch.cli.common import console
 from anchorwatch.i18n import t
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 data.register(app)
 demo.register(app)
+signals.register(app)
 
 
 @app.command("version", help=t("cli.version.help"))

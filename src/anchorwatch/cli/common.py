@@ -41,6 +41,7 @@ def fail(code: str, exit_code: int = 2, **params: Any) -> NoReturn:
 def user_errors(func: F) -> F:
     """Turn known errors into a clear message and a non-zero exit, never a traceback."""
     from anchorwatch.ingest.registry import SourceError
+    from anchorwatch.signals.llm import LLMError
     from anchorwatch.store import StoreError
 
     @functools.wraps(func)
@@ -49,6 +50,8 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (UserError, SourceError, StoreError) as exc:
             fail(exc.code, **exc.params)
+        except LLMError as exc:
+            fail(exc.key, exit_code=1, **exc.params)
         except FileNotFoundError as exc:
             fail("error.file_not_found", path=exc.filename or str(exc))
         except KeyboardInterrupt:
