@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from anchorwatch.signals.detector import Detections
+from anchorwatch.signals.heads import fit_heads
 from anchorwatch.signals.lexical import LexicalDetector, sigmoid
 from anchorwatch.signals.normalize import normalize
 
@@ -145,21 +146,7 @@ class EncoderDetector:
 
     def fit_features(self, X: np.ndarray, y: np.ndarray) -> EncoderDetector:
         """Fit the heads on precomputed :func:`encoder_features` (``y``: 1/0/-1)."""
-        from sklearn.linear_model import LogisticRegression
-
-        coef = np.zeros((len(self.labels), X.shape[1]), dtype=np.float32)
-        intercept = np.zeros(len(self.labels), dtype=np.float32)
-        for j in range(len(self.labels)):
-            known = y[:, j] >= 0
-            yj = y[known, j]
-            if yj.min(initial=1) == yj.max(initial=0):
-                intercept[j] = -10.0 if yj.max(initial=0) == 0 else 10.0
-                continue
-            clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
-            clf.fit(X[known], yj)
-            coef[j] = clf.coef_[0]
-            intercept[j] = clf.intercept_[0]
-        self.coef_, self.intercept_ = coef, intercept
+        self.coef_, self.intercept_ = fit_heads(X, y, C=self.C, max_iter=3000)
         return self
 
     def head_proba(self, X: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from scipy import sparse
 
 from anchorwatch.signals.detector import Detections, Span
 from anchorwatch.signals.features import LexicalFeaturizer, Vocabulary
+from anchorwatch.signals.heads import fit_heads
 from anchorwatch.signals.normalize import normalize, normalize_with_offsets, span_in_original
 
 NAME = "lexical.v1"
@@ -65,27 +66,11 @@ class LexicalDetector:
         featurizer: LexicalFeaturizer | None = None,
     ) -> LexicalDetector:
         """Fit one head per label; ``y`` is ``(n, L)`` with 1, 0, or -1 (unknown)."""
-        from sklearn.linear_model import LogisticRegression
-
         norm_t = [normalize(t) for t in texts]
         norm_c = [normalize(c) if c else None for c in contexts]
         self.featurizer_ = featurizer or LexicalFeaturizer.fit(norm_t, norm_c)
         X = self.featurizer_.transform(norm_t, norm_c)
-        coef = np.zeros((len(self.labels), X.shape[1]), dtype=np.float32)
-        intercept = np.zeros(len(self.labels), dtype=np.float32)
-        for j in range(len(self.labels)):
-            known = y[:, j] >= 0
-            yj = y[known, j]
-            if yj.min(initial=1) == yj.max(initial=0):
-                intercept[j] = -10.0 if yj.max(initial=0) == 0 else 10.0
-                continue
-            clf = LogisticRegression(
-                C=self.C, class_weight="balanced", solver="liblinear", max_iter=1000
-            )
-            clf.fit(X[known], yj)
-            coef[j] = clf.coef_[0]
-            intercept[j] = clf.intercept_[0]
-        self.coef_, self.intercept_ = coef, intercept
+        self.coef_, self.intercept_ = fit_heads(X, y, C=self.C, solver="liblinear", max_iter=1000)
         return self
 
     # -- inference --------------------------------------------------------------
