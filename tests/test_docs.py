@@ -50,3 +50,15 @@ def test_command_is_documented_with_its_options(name: str) -> None:
 def test_readme_names_the_two_commands() -> None:
     text = README.read_text(encoding="utf-8")
     assert "make demo" in text and "make test" in text
+
+
+CONFIG = Path(__file__).parent.parent / "src" / "anchorwatch" / "config"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIG.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_config_key_is_documented(path: Path) -> None:
+    import yaml
+
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.md"))
+    for key in yaml.safe_load(path.read_text(encoding="utf-8")):
+        assert f"`{key}`" in docs, f"{path.name}: {key} is not documented in docs/"

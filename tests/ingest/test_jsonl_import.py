@@ -218,3 +218,14 @@ def test_progress_reports_bytes(store: Store) -> None:
     import_source(store, JsonlSource(COMMUNITY), batch_rows=5, progress=seen.append)
     assert len(seen) >= 3 and seen == sorted(seen)
     assert seen[-1] == COMMUNITY.stat().st_size
+
+
+def test_rejects_go_to_the_current_directory_when_input_folder_is_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anchorwatch.ingest.loader import default_rejects_path
+
+    monkeypatch.chdir(tmp_path)
+    assert default_rejects_path(tmp_path / "x.jsonl") == tmp_path / "x.jsonl.rejects.jsonl"
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    assert default_rejects_path(Path("/data/ro/x.jsonl")) == tmp_path / "x.jsonl.rejects.jsonl"

@@ -49,9 +49,14 @@ def score(
     out: Annotated[Path, typer.Option("--output", "-o", help="OUT.jsonl")],
     backend: BackendOption = None,
     model_dir: ModelDirOption = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per batch")] = 512,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help=t("cli.score.batch_help"))
+    ] = None,
 ) -> None:
     from anchorwatch.signals import detect_batches
+    from anchorwatch.signals.registry import signals_config
+
+    batch_size = batch_size or int(signals_config().get("batch_size") or 512)
 
     if not infile.is_file():
         raise UserError("error.file_not_found", path=str(infile))

@@ -317,7 +317,13 @@ def _touches_erased(rec: Any, is_erased: Callable[[str], bool]) -> bool:
 
 
 def default_rejects_path(source_path: Path) -> Path:
-    return source_path.with_name(source_path.name + ".rejects.jsonl")
+    """``FILE.rejects.jsonl`` beside the input, or in the current directory when
+    the input's folder is read-only (an export on a mounted share)."""
+    import os
+
+    name = source_path.name + ".rejects.jsonl"
+    folder = source_path.parent
+    return folder / name if os.access(folder, os.W_OK) else Path.cwd() / name
 
 
 def import_source(
