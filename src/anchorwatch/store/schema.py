@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -125,4 +126,40 @@ imports = Table(
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),
     Column("counts", JSONType),
+)
+
+#: The labels of ``config/labels.yaml`` (labels.v1) as columns of
+#: ``message_signals``.  A new label set is a new migration;
+#: ``tests/store/test_migrations.py`` checks this list against the config.
+SIGNAL_LABELS = (
+    "newcomer_answer",
+    "welcome",
+    "deescalate_humor",
+    "deescalate_summary",
+    "deescalate_redirect",
+    "empathy",
+    "guide_details",
+    "guide_channel",
+    "newcomer_question",
+    "complaint",
+    "heated",
+    "offensive",
+    "personal_attack",
+    "gratitude",
+    "bias_accusation",
+    "fatigue",
+)
+
+#: One row per scored message (the signals stage of `anchorwatch analyze`):
+#: a probability per label, the labels at or above threshold, their evidence
+#: spans, and which backend and stage produced them.
+message_signals = Table(
+    "message_signals",
+    metadata,
+    Column("message", ID, primary_key=True),
+    Column("backend", String(40), nullable=False),
+    Column("stage", String(40)),
+    *(Column(f"p_{label}", Float, nullable=False) for label in SIGNAL_LABELS),
+    Column("labels", JSONType, nullable=False),
+    Column("evidence", JSONType),
 )
