@@ -72,13 +72,41 @@ def char_ngrams(text: str, n_min: int = 1, n_max: int = 3) -> list[str]:
     return grams
 
 
+@cache
+def cue_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """One alternation per label from ``config/cues.yaml`` (normalised cues)."""
+    from importlib import resources
+
+    import yaml
+
+    from anchorwatch.signals.normalize import normalize
+
+    text = resources.files("anchorwatch.config").joinpath("cues.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    out = []
+    for label, cues in data.items():
+        if label == "version" or not cues:
+            continue
+        alternation = "|".join(
+            re.escape(c) for c in sorted({normalize(str(c)) for c in cues}, key=len, reverse=True)
+        )
+        out.append((label, re.compile(alternation)))
+    return tuple(out)
+
+
+def cues(text: str) -> list[str]:
+    """``k:<label>`` once per cue of that label found in the normalised text."""
+    return ["k:" + label for label, pattern in cue_patterns() for _ in pattern.findall(text)]
+
+
 def analyse(text: str) -> list[str]:
     """Every lexical feature name of one normalised text: character n-grams,
-    words, and word pairs of Latin-script runs ("no worries", "hold the")."""
+    words, word pairs of Latin-script runs ("no worries", "hold the"), and cue
+    words of the labels (``config/cues.yaml``)."""
     tokens = [w for w in words(text) if len(w) > 1 or w.isalnum()]
     latin = [w for w in tokens if w[0].isascii() and w[0].isalnum()]
     pairs = ["b:" + a + " " + b for a, b in pairwise(latin)]
-    return char_ngrams(text) + ["w:" + w for w in tokens] + pairs
+    return char_ngrams(text) + ["w:" + w for w in tokens] + pairs + cues(text)
 
 
 def analyse_context(text: str) -> list[str]:

@@ -194,6 +194,8 @@ def _features_of(norm: str) -> list[str]:
 
 
 def _locate(feature: str, norm: str, origin: list[int], text: str) -> list[Span]:
+    if feature.startswith("k:"):
+        return _locate_cues(feature[2:], norm, origin, text)
     needle = feature[2:] if feature.startswith(("w:", "b:")) else feature
     needle = needle.strip()
     if not needle:
@@ -204,6 +206,18 @@ def _locate(feature: str, norm: str, origin: list[int], text: str) -> list[Span]
         spans.append(span_in_original(origin, text, start, start + len(needle)))
         start = norm.find(needle, start + 1)
     return spans
+
+
+def _locate_cues(label: str, norm: str, origin: list[int], text: str) -> list[Span]:
+    from anchorwatch.signals.features import cue_patterns
+
+    for name, pattern in cue_patterns():
+        if name == label:
+            return [
+                span_in_original(origin, text, m.start(), m.end())
+                for m in list(pattern.finditer(norm))[:3]
+            ]
+    return []
 
 
 def _merge(spans: list[Span]) -> list[Span]:
