@@ -14,27 +14,11 @@ from typing import Any, Final
 
 from anchorwatch.demo.personas import DAY, Member
 from anchorwatch.demo.text import Voice
+from anchorwatch.signals.labels import ACTS, CONTEXTS
 
-ACT_LABELS: Final = (
-    "newcomer_answer",
-    "welcome",
-    "deescalate_humor",
-    "deescalate_summary",
-    "deescalate_redirect",
-    "empathy",
-    "guide_details",
-    "guide_channel",
-)
-CONTEXT_LABELS: Final = (
-    "newcomer_question",
-    "complaint",
-    "heated",
-    "offensive",
-    "personal_attack",
-    "gratitude",
-    "bias_accusation",
-    "fatigue",
-)
+# The labels of DESIGN 1.1, from config/labels.yaml: the truth file uses exactly these.
+ACT_LABELS: Final = ACTS
+CONTEXT_LABELS: Final = CONTEXTS
 LABELS: Final = ACT_LABELS + CONTEXT_LABELS
 _ACTS: Final = frozenset(ACT_LABELS)
 END: Final = 365 * DAY
