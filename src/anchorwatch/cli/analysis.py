@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from anchorwatch.cli.common import DbOption, console, err_console, user_errors
+from anchorwatch.cli.common import DbOption, console, progress_bar, user_errors
 from anchorwatch.cli.signals import BackendOption, _detector
 from anchorwatch.i18n import t
 
@@ -31,15 +30,7 @@ def analyze(
 
     store = open_store(db)
     detector = _detector(backend, None)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    ) as bar:
+    with progress_bar(quiet=quiet) as bar:
         task = bar.add_task(t("cli.analyze.signals"), total=None)
         run = run_signals(
             store,

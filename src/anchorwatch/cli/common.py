@@ -9,6 +9,15 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from anchorwatch.i18n import t
@@ -71,3 +80,18 @@ def user_errors(func: F) -> F:
             fail("error.unexpected", exit_code=1, kind=type(exc).__name__, detail=str(exc)[:300])
 
     return wrapper  # type: ignore[return-value]
+
+
+def progress_bar(*, in_bytes: bool = False, quiet: bool = False) -> Progress:
+    """The progress bar every long command shows on stderr: counts (or bytes and
+    speed, for reading a file) and the time remaining; gone when done."""
+    counts = (DownloadColumn(), TransferSpeedColumn()) if in_bytes else (MofNCompleteColumn(),)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        *counts,
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
+    )

@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
-from anchorwatch.cli.common import DbOption, UserError, console, err_console, user_errors
+from anchorwatch.cli.common import (
+    DbOption,
+    UserError,
+    console,
+    err_console,
+    progress_bar,
+    user_errors,
+)
 from anchorwatch.i18n import t
 from anchorwatch.ingest import FORMATS, Source, open_source
 from anchorwatch.ingest.loader import ImportSummary, default_rejects_path, import_source
@@ -86,16 +85,7 @@ def run_import(
 ) -> ImportSummary:
     """Import with a progress bar on stderr (shared by `import` and `quickstart`)."""
     rejects_path = rejects or default_rejects_path(file)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    ) as bar:
+    with progress_bar(in_bytes=True, quiet=quiet) as bar:
         task = bar.add_task(t("cli.import.progress", name=source.name), total=source.total)
         return import_source(
             store,

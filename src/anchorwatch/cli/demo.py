@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from anchorwatch.cli.common import UserError, console, err_console, user_errors
+from anchorwatch.cli.common import UserError, console, progress_bar, user_errors
 from anchorwatch.i18n import t
 
 MIN_MESSAGES = 1_000
@@ -31,15 +30,8 @@ def generate(out: Path, truth: Path | None, messages: int, seed: int) -> None:
         raise UserError("error.too_many_messages", low=MIN_MESSAGES, high=f"{MAX_MESSAGES:,}")
     truth_path = truth or out.with_name(out.stem + ".truth.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with Progress(
-        TextColumn("[bold]demo-data"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("demo", total=messages)
+    with progress_bar() as bar:
+        task = bar.add_task("demo-data", total=messages)
         summary = generate_community(
             out,
             truth_path,
