@@ -25,6 +25,7 @@ def analyze(
     ] = 2_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
 ) -> None:
+    from anchorwatch.engines.episodes import run_episodes
     from anchorwatch.engines.local import run_signals
     from anchorwatch.store import open_store
 
@@ -38,6 +39,12 @@ def analyze(
             batch_messages=batch_size,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+        bar.update(task, visible=False)
+        ep_task = bar.add_task(t("cli.analyze.episodes"), total=None)
+        eps = run_episodes(
+            store,
+            progress=lambda done, total: bar.update(ep_task, completed=done, total=total),
+        )
     table = Table(title=t("cli.analyze.title", backend=run.backend), show_header=False)
     table.add_column()
     table.add_column(justify="right")
@@ -49,4 +56,12 @@ def analyze(
     for label, n in sorted(run.fired.items(), key=lambda kv: -kv[1]):
         if n:
             table.add_row(f"  {label}", f"{n:,}")
+    table.add_row(t("cli.analyze.threaded"), f"{eps.messages:,}")
+    table.add_row(t("cli.analyze.episodes_written"), f"{eps.episodes_written:,}")
+    for kind, n in sorted(eps.kinds.items()):
+        table.add_row(f"  {t('episode.kind.' + kind)}", f"{n:,}")
+    table.add_row(t("cli.analyze.returned_updated"), f"{eps.returned_updated:,}")
+    table.add_row(t("cli.analyze.questions_embedded"), f"{eps.questions_embedded:,}")
+    if eps.recomputed_all:
+        table.add_row(t("cli.analyze.recomputed_all"), "✓")
     console.print(table)

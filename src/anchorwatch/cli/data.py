@@ -22,9 +22,9 @@ from anchorwatch.ingest import FORMATS, Source, open_source
 from anchorwatch.ingest.loader import ImportSummary, default_rejects_path, import_source
 from anchorwatch.records import resolve_timezone
 from anchorwatch.store import Store, open_store
-from anchorwatch.store.reader import community_stats, export_records
+from anchorwatch.store.reader import community_stats, export_episodes, export_records
 
-EXPORTS = ("records",)
+EXPORTS = ("records", "episodes")
 REJECTS_PRINTED = 20
 
 
@@ -180,5 +180,5 @@ def export(
     if what not in EXPORTS:
         raise UserError("error.unknown_what", what=what, allowed=", ".join(EXPORTS))
     store = open_store(db)
-    count = export_records(store, out)
+    count = export_episodes(store, out) if what == "episodes" else export_records(store, out)
     console.print(t("cli.export.done", count=f"{count:,}", path=out))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,12 @@ def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
     yield from result
 
 
-def iter_records(store: Store) -> Iterator[Record]:
-    """Every stored canonical record, in export order, streamed."""
+def iter_records(store: Store, *, threads: bool = False) -> Iterator[Record]:
+    """Every stored canonical record, in export order, streamed.
+
+    With ``threads``, messages of chat streams carry the ``thread`` the
+    analysis assigned them (in ``extra``), once `anchorwatch analyze` has run.
+    """
     m, c, msg = schema.members, schema.conversations, schema.messages
     j, r, mt = schema.joins, schema.reactions, schema.metrics
     with store.engine.connect() as conn:
@@ -66,7 +70,15 @@ def iter_records(store: Store) -> Iterator[Record]:
                 stream=bool(row.stream),
                 extra=row.extra or {},
             )
-        for row in _stream(conn, select(msg).order_by(msg.c.sent_at, msg.c.id)):
+        th, conv = schema.message_threads, schema.conversations
+        stmt = select(msg, th.c.thread, conv.c.stream).order_by(msg.c.sent_at, msg.c.id)
+        stmt = stmt.outerjoin(th, th.c.message == msg.c.id).outerjoin(
+            conv, conv.c.id == msg.c.conversation
+        )
+        for row in _stream(conn, stmt):
+            extra = row.extra or {}
+            if threads and row.stream and row.thread is not None:
+                extra = {**extra, "thread": row.thread}
             yield Message(
                 id=row.id,
                 conversation=row.conversation,
@@ -74,7 +86,7 @@ def iter_records(store: Store) -> Iterator[Record]:
                 sent_at=Instant(row.sent_at, row.sent_offset),
                 text=row.text,
                 reply_to=row.reply_to,
-                extra=row.extra or {},
+                extra=extra,
             )
         for row in _stream(conn, select(j).order_by(j.c.at, j.c.member, j.c.channel)):
             at = _instant(row.at, row.at_offset)
@@ -104,8 +116,61 @@ def export_records(store: Store, out: Path) -> int:
     count = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as fh:
-        for rec in iter_records(store):
+        for rec in iter_records(store, threads=True):
             fh.write(orjson.dumps(record_to_dict(rec)) + b"\n")
+            count += 1
+    return count
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.replace(tzinfo=UTC).isoformat() if at is not None else None
+
+
+def iter_episodes(store: Store) -> Iterator[dict[str, Any]]:
+    """Episodes as DESIGN 3.3 ``episode`` objects, in time order, streamed."""
+    e, ea = schema.episodes, schema.episode_acts
+    with store.engine.connect() as conn:
+        acts: dict[str, list[dict[str, Any]]] = {}
+        stmt = select(ea).order_by(ea.c.episode, ea.c.at, ea.c.message, ea.c.act)
+        for a in _stream(conn, stmt):
+            acts.setdefault(a.episode, []).append(
+                {
+                    "message": a.message,
+                    "member": a.member,
+                    "act": a.act,
+                    "score": a.score,
+                    "evidence": a.evidence or [],
+                    "served": a.served,
+                    "latency_s": a.latency_s,
+                }
+            )
+        for row in _stream(conn, select(e).order_by(e.c.started_at, e.c.id)):
+            out: dict[str, Any] = {
+                "type": "episode",
+                "id": row.id,
+                "kind": row.kind,
+                "conversation": row.conversation,
+                "subject": row.subject,
+                "messages": row.messages,
+                "acts": acts.get(row.id, []),
+                "outcome": row.outcome,
+            }
+            if row.kind == "newcomer_question":
+                out["question_cluster"] = row.question_cluster
+                out["times_asked_before"] = row.times_asked_before
+            out["thread"] = row.thread
+            out["started_at"] = _iso(row.started_at)
+            out["ended_at"] = _iso(row.ended_at)
+            yield out
+
+
+def export_episodes(store: Store, out: Path) -> int:
+    """Write every episode (DESIGN 3.3) to ``out``; returns the count."""
+    count = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        for obj in iter_episodes(store):
+            fh.write(orjson.dumps(obj) + b"\n")
             count += 1
     return count
 

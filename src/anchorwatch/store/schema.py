@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -162,4 +163,72 @@ message_signals = Table(
     *(Column(f"p_{label}", Float, nullable=False) for label in SIGNAL_LABELS),
     Column("labels", JSONType, nullable=False),
     Column("evidence", JSONType),
+)
+
+#: The thread each analysed message belongs to (the episodes stage of
+#: `anchorwatch analyze`): the conversation itself for a forum thread, a
+#: separated conversation for a chat stream.  A message without a row here has
+#: not been through the episodes stage yet; that is how a run resumes.
+message_threads = Table(
+    "message_threads",
+    metadata,
+    Column("message", ID, primary_key=True),
+    Column("conversation", ID, nullable=False, index=True),
+    Column("thread", String(420), nullable=False, index=True),
+)
+
+#: One row per episode (DESIGN 3.3 ``episode``): a newcomer question, a
+#: conflict, a complaint or an arrival, with its messages and outcome.
+episodes = Table(
+    "episodes",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(30), nullable=False, index=True),
+    Column("conversation", ID, index=True),
+    Column("thread", String(420), index=True),
+    Column("subject", ID, nullable=False, index=True),
+    Column("anchor", String(420), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("ended_at", DateTime, nullable=False),
+    Column("messages", JSONType, nullable=False),
+    Column("outcome", JSONType, nullable=False),
+    Column("question", ID),
+    Column("question_cluster", String(40), index=True),
+    Column("times_asked_before", Integer),
+    Column("response", JSONType),
+    Column("version", String(40), nullable=False),
+)
+
+#: Every act attributed to an episode and to the member it served, with the
+#: time since that member's last message (first-response latency).
+episode_acts = Table(
+    "episode_acts",
+    metadata,
+    Column("episode", String(40), primary_key=True),
+    Column("message", ID, primary_key=True),
+    Column("act", String(40), primary_key=True),
+    Column("member", ID, nullable=False, index=True),
+    Column("served", ID, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("latency_s", Integer),
+    Column("evidence", JSONType),
+)
+
+#: Encoder embeddings of newcomer questions, kept so that an incremental run
+#: only encodes the new ones before clustering.
+question_vectors = Table(
+    "question_vectors",
+    metadata,
+    Column("message", ID, primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+#: Small facts the analysis keeps between runs (which settings version made
+#: the stored episodes).
+analysis_state = Table(
+    "analysis_state",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("value", JSONType),
 )

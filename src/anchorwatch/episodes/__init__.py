@@ -1,0 +1,1 @@
+"""Episodes and outcomes: the conversation level of DESIGN 1.2."""
