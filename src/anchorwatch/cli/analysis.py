@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.table import Table
 
-from anchorwatch.cli.common import DbOption, console, progress_bar, user_errors
+from anchorwatch.cli.common import DbOption, UserError, console, progress_bar, user_errors
 from anchorwatch.cli.signals import BackendOption, _detector
 from anchorwatch.i18n import t
 
 
 def register(app: typer.Typer) -> None:
     app.command("analyze", help=t("cli.analyze.help"))(analyze)
+    app.command("questions", help=t("cli.questions.help"))(questions)
+    app.command("buffer", help=t("cli.buffer.help"))(buffer)
 
 
 @user_errors
@@ -65,3 +69,100 @@ def analyze(
     if eps.recomputed_all:
         table.add_row(t("cli.analyze.recomputed_all"), "✓")
     console.print(table)
+
+
+OutOption = Annotated[Path | None, typer.Option("--output", "-o", help=t("cli.report.output_help"))]
+
+
+def _save(frame: pl.DataFrame, out: Path | None) -> None:
+    if out is None:
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(out)
+    console.print(t("cli.report.saved", path=out, rows=frame.height))
+
+
+@user_errors
+def questions(
+    db: DbOption = None,
+    top: Annotated[int, typer.Option("--top", help=t("cli.questions.top_help"))] = 20,
+    out: OutOption = None,
+) -> None:
+    """The most repeated newcomer questions and who keeps answering them."""
+    from anchorwatch.episodes.faq import faq, repeat_answerers
+    from anchorwatch.store import open_store
+    from anchorwatch.store.analysis import answer_frame, question_frame
+
+    store = open_store(db)
+    table = faq(question_frame(store), top)
+    if table.is_empty():
+        console.print(t("cli.questions.none"))
+        return
+    view = Table(title=t("cli.questions.title", n=table.height))
+    for col in ("cluster", "asked", "answered_share", "last_asked", "example"):
+        view.add_column(t(f"cli.questions.{col}"), overflow="fold")
+    for row in table.iter_rows(named=True):
+        view.add_row(
+            row["cluster"],
+            f"{row['asked']:,}",
+            f"{row['answered_share']:.0%}",
+            row["last_asked"].strftime("%Y-%m-%d"),
+            row["example"][:60],
+        )
+    console.print(view)
+    helpers = repeat_answerers(answer_frame(store), top)
+    view = Table(title=t("cli.questions.answerers"))
+    for col in ("member", "answers", "repeats", "most_same", "most_same_cluster"):
+        view.add_column(t(f"cli.questions.{col}"), justify="left" if col == "member" else "right")
+    for row in helpers.iter_rows(named=True):
+        view.add_row(
+            row["member"],
+            f"{row['answers']:,}",
+            f"{row['repeats']:,}",
+            f"{row['most_same']:,}",
+            row["most_same_cluster"],
+        )
+    console.print(view)
+    _save(table, out)
+
+
+@user_errors
+def buffer(
+    db: DbOption = None,
+    by: Annotated[str, typer.Option("--by", help=t("cli.buffer.by_help"))] = "channel",
+    out: OutOption = None,
+) -> None:
+    """Complainers' next-message sentiment after official replies vs member empathy."""
+    from anchorwatch.episodes.buffer import buffer_effect
+    from anchorwatch.store import open_store
+    from anchorwatch.store.analysis import complaint_responses
+
+    keys = tuple(k.strip() for k in by.split(",") if k.strip())
+    if any(k not in ("channel", "month") for k in keys):
+        raise UserError("error.unknown_by", by=by, allowed="channel, month, channel,month")
+    store = open_store(db)
+    table = buffer_effect(complaint_responses(store), by=keys)
+    if table.is_empty():
+        console.print(t("cli.buffer.none"))
+        return
+    view = Table(title=t("cli.buffer.title"))
+    for col in (*keys, "n_official", "mean_official", "n_member", "mean_member", "difference"):
+        view.add_column(t(f"cli.buffer.{col}"), justify="left" if col in keys else "right")
+    view.add_column(t("cli.buffer.ci"), justify="right")
+
+    def num(x: float | None) -> str:
+        return "–" if x is None else f"{x:+.2f}"
+
+    for row in table.iter_rows(named=True):
+        ci = "–" if row["ci_low"] is None else f"[{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
+        view.add_row(
+            *(row[k] for k in keys),
+            f"{row['n_official']:,}",
+            num(row["mean_official"]),
+            f"{row['n_member']:,}",
+            num(row["mean_member"]),
+            num(row["difference"]),
+            ci,
+        )
+    console.print(view)
+    _save(table, out)

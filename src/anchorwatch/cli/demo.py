@@ -86,3 +86,7 @@ def quickstart(
     )
     print_summary(summary)
     stats(db=db_url)
+    from anchorwatch.cli.analysis import analyze, questions
+
+    analyze(db=db_url, backend=None, batch_size=2_000, quiet=False)
+    questions(db=db_url, top=10, out=None)

@@ -118,7 +118,9 @@ def thread_episodes(
         if question[i] and ("newcomer_question", author) not in kinds_open:
             ep = Episode("newcomer_question", author, mid, conv, thread, now, question=mid)
             new.append(ep)
-        if complaint[i] and not any(o.ep.kind in ("complaint", "conflict") for o in opened):
+        # A newcomer's question that sounds upset is still their question.
+        quiet = not any(o.ep.kind in ("complaint", "conflict") for o in opened)
+        if complaint[i] and not question[i] and quiet:
             new.append(Episode("complaint", author, mid, conv, thread, now))
         seeded: list[_Open] = []
         no_conflict = not any(o.ep.kind == "conflict" for o in opened)

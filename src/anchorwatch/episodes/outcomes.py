@@ -75,8 +75,8 @@ def complaint_outcome(
         if batch.author[i] != subject and batch.labels[i, comp] and not batch.official[i]
     }
     outcome = {
-        "sentiment_first": float(val[own[0]]) if own else None,
-        "sentiment_last": float(val[own[-1]]) if own else None,
+        "sentiment_first": round(float(val[own[0]]), 2) if own else None,
+        "sentiment_last": round(float(val[own[-1]]), 2) if own else None,
         "details_given": any(detail_count(batch.text[i], cfg) >= cfg.details_min for i in later),
         "moved_to_channel": any(cfg.channel_cues.search(batch.text[i]) for i in later),
         "spread": len(spreaders),
@@ -96,8 +96,8 @@ def complaint_outcome(
         response = {
             "responder": kind,
             "message": batch.id[i],
-            "sentiment_before": float(val[idx[0]]),
-            "sentiment_after": float(val[nxt]) if nxt is not None else None,
+            "sentiment_before": round(float(val[idx[0]]), 2),
+            "sentiment_after": round(float(val[nxt]), 2) if nxt is not None else None,
         }
         break
     return outcome, response
