@@ -8,6 +8,7 @@ touches the store.  Label columns follow ``signals.labels.LABELS``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,8 @@ class MessageBatch:
     newcomer: np.ndarray  # bool (n,)
     official: np.ndarray  # bool (n,): author role is official or operator
     thread: list[str | None] = field(default_factory=list)
+    # Column-wise tests are computed once per batch, not once per thread.
+    _cache: dict[Any, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.thread:
@@ -89,8 +92,18 @@ class MessageBatch:
         return self.labels[:, LABEL_INDEX[label]]
 
     def any_of(self, names: tuple[str, ...]) -> np.ndarray:
-        cols = [LABEL_INDEX[n] for n in names]
-        return np.asarray(self.labels[:, cols].any(axis=1))
+        hit = self._cache.get(names)
+        if hit is None:
+            cols = [LABEL_INDEX[n] for n in names]
+            hit = self._cache[names] = np.asarray(self.labels[:, cols].any(axis=1))
+        return hit
+
+    def cached(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """A derived column, computed on first use."""
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = make()
+        return hit
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class EpisodesConfig:
     conflict_min_hostile: int
     complaint_needs_engagement: bool
     question_score_floor: float
+    question_needs_form: bool
     question_cues: tuple[re.Pattern[str], ...]
     life_s: int
     arrival_s: int
@@ -90,6 +91,7 @@ def parse_config(raw: dict[str, Any]) -> EpisodesConfig:
         conflict_min_hostile=int(ep["conflict_min_hostile"]),
         complaint_needs_engagement=bool(ep["complaint_needs_engagement"]),
         question_score_floor=float(ep["question_score_floor"]),
+        question_needs_form=bool(ep["question_needs_form"]),
         question_cues=tuple(re.compile(p) for p in ep["question_cues"]),
         life_s=int(float(ep["life_hours"]) * hour),
         arrival_s=int(ep["arrival_days"]) * day,

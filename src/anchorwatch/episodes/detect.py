@@ -75,6 +75,7 @@ class _Open:
     ep: Episode
     pos: int  # position in the thread where it opened (-1: before the first message)
     idx: list[int] = field(default_factory=list)
+    parties: set[str] = field(default_factory=set)  # conflict: who posted heat
 
 
 def thread_episodes(
@@ -97,7 +98,7 @@ def thread_episodes(
     conv = batch.conversation
     heat = batch.any_of(HEAT)
     question = _questions(batch, idx, cfg)
-    complaint = batch.has("complaint") & ~batch.official
+    complaint = batch.cached("complaint", lambda: batch.has("complaint") & ~batch.official)
     opened: list[_Open] = []
     closed: list[_Open] = []
     if join is not None:
@@ -115,12 +116,12 @@ def thread_episodes(
         mid = batch.id[i]
         if mid in arrivals and ("arrival", author) not in kinds_open:
             new.append(Episode("arrival", author, arrivals[mid], conv, thread, now))
-        if question[i] and ("newcomer_question", author) not in kinds_open:
+        if i in question and ("newcomer_question", author) not in kinds_open:
             ep = Episode("newcomer_question", author, mid, conv, thread, now, question=mid)
             new.append(ep)
         # A newcomer's question that sounds upset is still their question.
         quiet = not any(o.ep.kind in ("complaint", "conflict") for o in opened)
-        if complaint[i] and not question[i] and quiet:
+        if complaint[i] and i not in question and quiet:
             new.append(Episode("complaint", author, mid, conv, thread, now))
         seeded: list[_Open] = []
         no_conflict = not any(o.ep.kind == "conflict" for o in opened)
@@ -136,36 +137,49 @@ def thread_episodes(
     closed.extend(opened)
     for o in closed:
         _settle(batch, o, cfg, valence)
-    return [o.ep for o in closed if _engaged(batch, o, cfg)]
+    return [o.ep for o in closed if _engaged(batch, o, cfg, closed)]
 
 
-def _questions(batch: MessageBatch, idx: Sequence[int], cfg: EpisodesConfig) -> np.ndarray:
-    """Newcomers' questions: labelled, or reading as a question that opens talk.
+def _questions(batch: MessageBatch, idx: Sequence[int], cfg: EpisodesConfig) -> set[int]:
+    """Newcomers' questions among ``idx``: labelled, or reading as one that opens talk.
 
     The detector knows naive questions about the community; a newcomer's
     question about the car ("零下20度掉电30%正常吗") may not look naive to it,
     but a newcomer asking it, unprompted, is the situation this episode is.
     """
-    out = batch.has("newcomer_question") & batch.newcomer & ~batch.official
+    base = batch.cached(
+        "question", lambda: batch.has("newcomer_question") & batch.newcomer & ~batch.official
+    )
     nq = LABEL_INDEX["newcomer_question"]
+    out: set[int] = set()
     for i in idx:
-        if out[i] or not batch.newcomer[i] or batch.official[i] or batch.reply_to[i]:
+        if not batch.newcomer[i] or batch.official[i]:
             continue
         text = batch.text[i]
-        if "@" in text or batch.scores[i, nq] < cfg.question_score_floor:
-            continue
-        if any(p.search(text) for p in cfg.question_cues):
-            out[i] = True
+        asks = any(p.search(text) for p in cfg.question_cues)
+        if (base[i] and (asks or not cfg.question_needs_form)) or (
+            asks
+            and not batch.reply_to[i]
+            and "@" not in text
+            and batch.scores[i, nq] >= cfg.question_score_floor
+        ):
+            out.add(i)
     return out
 
 
-def _engaged(batch: MessageBatch, o: _Open, cfg: EpisodesConfig) -> bool:
-    """A complaint nobody took up and the complainer dropped is small talk."""
+def _engaged(batch: MessageBatch, o: _Open, cfg: EpisodesConfig, others: list[_Open]) -> bool:
+    """A complaint nobody took up and the complainer did not press is small talk."""
     ep = o.ep
     if ep.kind != "complaint" or not cfg.complaint_needs_engagement:
         return True
-    own = sum(1 for i in o.idx if batch.author[i] == ep.subject)
-    return bool(ep.acts) or ep.response is not None or own >= 2 or ep.outcome["spread"] > 0
+    if ep.acts or ep.response is not None:
+        return True
+    if any(c.ep.kind == "conflict" and ep.subject in c.parties for c in others):
+        return False  # an opening claim that became a quarrel: the conflict is the situation
+    comp = LABEL_INDEX["complaint"]
+    own = [i for i in o.idx if batch.author[i] == ep.subject]
+    pressed = any(batch.labels[i, comp] for i in own[1:])
+    return pressed or ep.outcome["spread"] > 0
 
 
 def _conflict_follows(
@@ -218,7 +232,7 @@ def _conflict_start(
     ep = Episode(
         "conflict", batch.author[first], batch.id[first], conv, thread, int(batch.t[first])
     )
-    o = _Open(ep, k)
+    o = _Open(ep, k, parties=parties)
     if start is not None:
         o.idx.extend(j for j in idx[:k] if j >= start)
     return o
