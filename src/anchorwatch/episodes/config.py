@@ -21,6 +21,7 @@ class ThreadWeights:
     new_thread_below: float
     recency: float
     recency_half_life_s: float
+    recency_half_life_messages: float
     mention: float
     own_thread: float
     mentioned_here: float
@@ -77,6 +78,7 @@ def parse_config(raw: dict[str, Any]) -> EpisodesConfig:
             new_thread_below=float(th["new_thread_below"]),
             recency=float(th["recency"]),
             recency_half_life_s=float(th["recency_half_life_minutes"]) * 60,
+            recency_half_life_messages=float(th["recency_half_life_messages"]),
             mention=float(th["mention"]),
             own_thread=float(th["own_thread"]),
             mentioned_here=float(th["mentioned_here"]),

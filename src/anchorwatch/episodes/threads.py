@@ -41,6 +41,7 @@ _RECENT_TEXTS = 6
 class _Thread:
     id: str
     last_t: int
+    last_i: int = -1
     tokens: deque[frozenset[str]] = field(default_factory=lambda: deque(maxlen=_RECENT_TEXTS))
     authors: set[str] = field(default_factory=set)
     mentioned: set[str] = field(default_factory=set)
@@ -97,6 +98,7 @@ def assign_threads(
     active: dict[str, _Thread] = {}
     latest: dict[str, str] = {}  # member -> the thread of their latest message
     half = np.log(2.0) / max(w.recency_half_life_s, 1.0)
+    half_m = np.log(2.0) / w.recency_half_life_messages if w.recency_half_life_messages else 0.0
     join_order = sorted(joins, key=lambda j: (j.t, j.key))
     j = 0
     for i, mid in enumerate(batch.id):
@@ -119,7 +121,7 @@ def assign_threads(
                 chosen = where[parent]
             else:
                 chosen = _best_thread(
-                    i, now, author, tokens[i], mentioned[i], flags, active, latest, w, half
+                    i, now, author, tokens[i], mentioned[i], flags, active, latest, w, half, half_m
                 )
             if chosen is None:
                 chosen = f"{conv}#{mid}"
@@ -144,6 +146,7 @@ def _best_thread(
     latest: dict[str, str],
     w: ThreadWeights,
     half: float,
+    half_m: float,
 ) -> str | None:
     best, best_score = None, w.new_thread_below
     opener = flags["question"][i] or (flags["complaint"][i] and not flags["heat"][i])
@@ -159,7 +162,8 @@ def _best_thread(
         stranger = author != th.arrival and author not in th.authors
         if th.arrival is not None and th.id not in mentioned_threads and not fits and stranger:
             continue
-        score = w.recency * float(np.exp(-half * age))
+        since = i - th.last_i if th.last_i >= 0 else 0
+        score = w.recency * float(np.exp(-half * age - half_m * since))
         if th.id in mentioned_threads:
             score += w.mention
         if author in th.mentioned:
@@ -203,6 +207,7 @@ def _update(
     flags: dict[str, list[bool]],
 ) -> None:
     th.last_t = now
+    th.last_i = i
     if tokens:
         th.tokens.append(tokens)
     th.authors.add(author)
