@@ -45,6 +45,7 @@ class EpisodesConfig:
     conflict_min_heat: int
     conflict_min_hostile: int
     complaint_needs_engagement: bool
+    complaint_alone: float
     question_score_floor: float
     question_needs_form: bool
     question_cues: tuple[re.Pattern[str], ...]
@@ -92,6 +93,7 @@ def parse_config(raw: dict[str, Any]) -> EpisodesConfig:
         conflict_min_heat=int(ep["conflict_min_heat"]),
         conflict_min_hostile=int(ep["conflict_min_hostile"]),
         complaint_needs_engagement=bool(ep["complaint_needs_engagement"]),
+        complaint_alone=float(ep["complaint_alone"]),
         question_score_floor=float(ep["question_score_floor"]),
         question_needs_form=bool(ep["question_needs_form"]),
         question_cues=tuple(re.compile(p) for p in ep["question_cues"]),

@@ -179,7 +179,9 @@ def _engaged(batch: MessageBatch, o: _Open, cfg: EpisodesConfig, others: list[_O
     comp = LABEL_INDEX["complaint"]
     own = [i for i in o.idx if batch.author[i] == ep.subject]
     pressed = any(batch.labels[i, comp] for i in own[1:])
-    return pressed or ep.outcome["spread"] > 0
+    # An unmistakable vent that opens its thread is a complaint even if ignored.
+    opener = bool(o.idx) and o.pos == 0 and batch.scores[o.idx[0], comp] >= cfg.complaint_alone
+    return pressed or opener or ep.outcome["spread"] > 0
 
 
 def _conflict_follows(
