@@ -45,8 +45,11 @@ def analyze(
         )
         bar.update(task, visible=False)
         ep_task = bar.add_task(t("cli.analyze.episodes"), total=None)
+        # The encoder the detector already loaded, with the embeddings it cached.
+        encoder = getattr(detector, "encoder", detector)
         eps = run_episodes(
             store,
+            embedder=getattr(encoder, "embedder", None),
             progress=lambda done, total: bar.update(ep_task, completed=done, total=total),
         )
     table = Table(title=t("cli.analyze.title", backend=run.backend), show_header=False)

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from anchorwatch.episodes.batch import LABEL_INDEX, JoinEvent, MessageBatch
 from anchorwatch.episodes.config import EpisodesConfig, episodes_config
@@ -214,8 +214,9 @@ def _batch(conv: str, stream: bool, rows: list[Any], com: _Community) -> Message
 
 
 def _episode_rows(
-    eps: Iterable[Episode], t: np.ndarray | None, version: str
+    eps: Iterable[Episode], version: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rows of ``episodes`` and ``episode_acts`` for a batch of episodes."""
     rows, acts = [], []
     for ep in eps:
         rows.append(
@@ -277,7 +278,7 @@ def _replace(
     for part in _chunks(ids):
         conn.execute(delete(ea).where(ea.c.episode.in_(part)))
         conn.execute(delete(e).where(e.c.id.in_(part)))
-    rows, acts = _episode_rows(eps, None, version)
+    rows, acts = _episode_rows(eps, version)
     if rows:
         conn.execute(e.insert(), rows)
     if acts:
@@ -451,6 +452,16 @@ def _todo(conn: Connection) -> dict[str, int]:
     return {conv: int(n) for conv, n in conn.execute(stmt)}
 
 
+def _joins_settled(conn: Connection) -> bool:
+    """Every join record already has its arrival episode (one per join)."""
+    e = schema.episodes
+    joins = conn.execute(select(func.count()).select_from(schema.joins)).scalar_one()
+    arrivals = conn.execute(
+        select(func.count()).where(e.c.kind == "arrival", e.c.anchor.like("join:%"))
+    ).scalar_one()
+    return bool(joins == arrivals)
+
+
 def run_episodes(
     store: Store,
     cfg: EpisodesConfig | None = None,
@@ -470,6 +481,9 @@ def run_episodes(
     run.recomputed_all = _check_version(store, cfg)
     with store.engine.connect() as conn:
         todo = _todo(conn)
+        if not todo and _joins_settled(conn):
+            run.seconds = time.perf_counter() - started
+            return run  # nothing new since the last run: nothing to read or write
         com = _community(conn, cfg)
         arrival_anchors = set(
             conn.execute(
@@ -531,7 +545,7 @@ def _orphan_arrivals(store: Store, com: _Community, cfg: EpisodesConfig) -> None
                     ep = Episode("arrival", j.member, j.key, None, None, j.t, j.t)
                     ep.outcome = {"welcomed": False, "first_post": False}
                     eps.append(ep)
-        rows, _ = _episode_rows(eps, None, cfg.version)
+        rows, _ = _episode_rows(eps, cfg.version)
         if rows:
             conn.execute(schema.episodes.insert(), rows)
 
@@ -581,14 +595,8 @@ def _update_returned(store: Store, cfg: EpisodesConfig) -> int:
             changed.append({"eid": r.id, "outcome": outcome})
     if changed:
         with store.engine.begin() as conn:
-            conn.execute(update(e).where(e.c.id == _bind("eid")), changed)
+            conn.execute(update(e).where(e.c.id == bindparam("eid")), changed)
     return len(changed)
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def _update_clusters(store: Store, cfg: EpisodesConfig, embedder: Embed | None) -> tuple[int, int]:
@@ -643,7 +651,7 @@ def _update_clusters(store: Store, cfg: EpisodesConfig, embedder: Embed | None) 
             changed.append({"eid": r.id, "question_cluster": cid, "times_asked_before": before})
     if changed:
         with store.engine.begin() as conn:
-            conn.execute(update(e).where(e.c.id == _bind("eid")), changed)
+            conn.execute(update(e).where(e.c.id == bindparam("eid")), changed)
     return len(missing), len(changed)
 
 

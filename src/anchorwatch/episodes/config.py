@@ -18,6 +18,7 @@ class ThreadWeights:
     """How a chat-stream message scores against an active thread."""
 
     horizon_s: int
+    max_candidates: int
     new_thread_below: float
     recency: float
     recency_half_life_s: float
@@ -76,6 +77,7 @@ def parse_config(raw: dict[str, Any]) -> EpisodesConfig:
         warmup_s=int(n["history_warmup_days"]) * day,
         threads=ThreadWeights(
             horizon_s=int(float(th["horizon_hours"]) * hour),
+            max_candidates=int(th["max_candidates"]),
             new_thread_below=float(th["new_thread_below"]),
             recency=float(th["recency"]),
             recency_half_life_s=float(th["recency_half_life_minutes"]) * 60,

@@ -18,6 +18,7 @@ one names the same threads the same way.
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -127,9 +128,10 @@ def assign_threads(
                 chosen = f"{conv}#{mid}"
         out[i] = chosen
         where[mid] = chosen
-        state = active.get(chosen)
+        state = active.pop(chosen, None)  # re-inserted last: dicts keep recency order
         if state is None:
-            state = active[chosen] = _Thread(chosen, now)
+            state = _Thread(chosen, now)
+        active[chosen] = state
         _update(state, i, now, author, tokens[i], mentioned[i], flags)
         latest[author] = chosen
     return out
@@ -153,7 +155,13 @@ def _best_thread(
     if opener and not mentioned:
         best_score += w.opener_penalty
     mentioned_threads = {latest[m] for m in mentioned if m in latest}
-    for th in active.values():
+    # The most recently active threads, plus any the message is tied to by a
+    # mention or its author: a busy group has many threads within the horizon,
+    # but a reply to one that has gone quiet for dozens of messages has a tie.
+    tied = [t for t in (*mentioned_threads, latest.get(author)) if t in active]
+    recent = list(islice(reversed(active.keys()), w.max_candidates))
+    for tid in dict.fromkeys(recent + tied):
+        th = active[tid]
         age = now - th.last_t
         if age > w.horizon_s:
             continue
