@@ -18,9 +18,9 @@ one names the same threads the same way.
 from __future__ import annotations
 
 from collections import deque
-from itertools import islice
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 
