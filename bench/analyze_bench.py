@@ -71,6 +71,7 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from anchorwatch.demo.agreement import (
+        cluster_agreement,
         episode_agreement,
         thread_agreement,
     )
@@ -115,6 +116,8 @@ def main() -> None:
     print(
         f"chat-stream threads: pairwise precision {ta['precision']:.3f}, recall {ta['recall']:.3f}"
     )
+    ca = cluster_agreement(detected, true_eps)
+    print("repeated questions: " + ", ".join(f"{k} {v}" for k, v in ca.items()))
 
 
 if __name__ == "__main__":
