@@ -45,8 +45,10 @@ class EpisodesConfig:
     threads: ThreadWeights
     conflict_min_heat: int
     conflict_min_hostile: int
+    conflict_gap_s: int
     complaint_needs_engagement: bool
     complaint_alone: float
+    complaint_min_spread: int
     question_score_floor: float
     question_needs_form: bool
     question_cues: tuple[re.Pattern[str], ...]
@@ -94,8 +96,10 @@ def parse_config(raw: dict[str, Any]) -> EpisodesConfig:
         ),
         conflict_min_heat=int(ep["conflict_min_heat"]),
         conflict_min_hostile=int(ep["conflict_min_hostile"]),
+        conflict_gap_s=int(float(ep["conflict_gap_minutes"]) * 60),
         complaint_needs_engagement=bool(ep["complaint_needs_engagement"]),
         complaint_alone=float(ep["complaint_alone"]),
+        complaint_min_spread=int(ep["complaint_min_spread"]),
         question_score_floor=float(ep["question_score_floor"]),
         question_needs_form=bool(ep["question_needs_form"]),
         question_cues=tuple(re.compile(p) for p in ep["question_cues"]),

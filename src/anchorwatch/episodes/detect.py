@@ -172,40 +172,50 @@ def _engaged(batch: MessageBatch, o: _Open, cfg: EpisodesConfig, others: list[_O
     ep = o.ep
     if ep.kind != "complaint" or not cfg.complaint_needs_engagement:
         return True
-    if ep.acts or ep.response is not None:
+    care = {a["act"] for a in ep.acts} & {"empathy", "guide_details", "guide_channel"}
+    if "empathy" in care or ep.response is not None:
         return True
     if any(c.ep.kind == "conflict" and ep.subject in c.parties for c in others):
         return False  # an opening claim that became a quarrel: the conflict is the situation
+    if care:
+        return True
     comp = LABEL_INDEX["complaint"]
     own = [i for i in o.idx if batch.author[i] == ep.subject]
     pressed = any(batch.labels[i, comp] for i in own[1:])
     # An unmistakable vent that opens its thread is a complaint even if ignored.
     opener = bool(o.idx) and o.pos == 0 and batch.scores[o.idx[0], comp] >= cfg.complaint_alone
-    return pressed or opener or ep.outcome["spread"] > 0
+    return pressed or opener or ep.outcome["spread"] >= cfg.complaint_min_spread
+
+
+def _heat_burst(batch: MessageBatch, idx: Sequence[int], k: int, cfg: EpisodesConfig) -> list[int]:
+    """The heated messages of the burst that starts at position ``k``.
+
+    A quarrel is a burst: each heated message follows the previous one within
+    ``conflict_gap_minutes``; heat hours later is another matter.
+    """
+    heat = batch.any_of(HEAT)
+    out: list[int] = []
+    prev = int(batch.t[idx[k]])
+    for i in idx[k:]:
+        if int(batch.t[i]) - prev > cfg.conflict_gap_s:
+            break
+        if heat[i]:
+            out.append(i)
+            prev = int(batch.t[i])
+    return out
 
 
 def _conflict_follows(
     batch: MessageBatch, idx: Sequence[int], k: int, heat: np.ndarray, cfg: EpisodesConfig
 ) -> bool:
-    """Enough heat from at least two members from position ``k`` on, within the life."""
-    count, authors, attacks = 0, set(), 0
+    """Enough heat from at least two members in the burst starting at ``k``."""
     hostile = batch.any_of(("personal_attack", "offensive"))
-    prev = int(batch.t[idx[k]])
-    for i in idx[k:]:
-        if int(batch.t[i]) - prev > cfg.life_s:
-            break
-        prev = int(batch.t[i])
-        if heat[i]:
-            count += 1
-            authors.add(batch.author[i])
-            attacks += int(hostile[i])
-            if (
-                count >= cfg.conflict_min_heat
-                and len(authors) >= 2
-                and attacks >= cfg.conflict_min_hostile
-            ):
-                return True
-    return False
+    burst = _heat_burst(batch, idx, k, cfg)
+    return (
+        len(burst) >= cfg.conflict_min_heat
+        and len({batch.author[i] for i in burst}) >= 2
+        and sum(int(hostile[i]) for i in burst) >= cfg.conflict_min_hostile
+    )
 
 
 def _conflict_start(
@@ -218,18 +228,23 @@ def _conflict_start(
 ) -> _Open:
     """A conflict starts where its parties started talking.
 
-    The first party is the author of the earliest message of the unbroken run
-    of the parties' messages (those who post heat in it) that leads into the
-    first heated message: the one who made the claim that drew the heat.
+    The first party is the author of the earliest message by one of the
+    parties (those who post heat in the burst) in the stretch of the thread
+    that leads into the first heated message without a pause longer than
+    ``conflict_gap_minutes``: the one who made the claim that drew the heat.
+    Other members' messages in that stretch are passed over (a busy group
+    interleaves them).
     """
     i = idx[k]
-    parties = _parties(batch, idx, k, cfg)
+    parties = {batch.author[j] for j in _heat_burst(batch, idx, k, cfg)}
     start = None
     prev_t = int(batch.t[i])
     for j in reversed(idx[:k]):
-        if batch.author[j] not in parties or prev_t - int(batch.t[j]) > 3600:
+        if prev_t - int(batch.t[j]) > cfg.conflict_gap_s:
             break
-        start, prev_t = j, int(batch.t[j])
+        prev_t = int(batch.t[j])
+        if batch.author[j] in parties:
+            start = j
     first = start if start is not None else i
     ep = Episode(
         "conflict", batch.author[first], batch.id[first], conv, thread, int(batch.t[first])
@@ -238,19 +253,6 @@ def _conflict_start(
     if start is not None:
         o.idx.extend(j for j in idx[:k] if j >= start)
     return o
-
-
-def _parties(batch: MessageBatch, idx: Sequence[int], k: int, cfg: EpisodesConfig) -> set[str]:
-    heat = batch.any_of(HEAT)
-    out: set[str] = set()
-    prev = int(batch.t[idx[k]])
-    for i in idx[k:]:
-        if int(batch.t[i]) - prev > cfg.life_s:
-            break
-        prev = int(batch.t[i])
-        if heat[i]:
-            out.add(batch.author[i])
-    return out
 
 
 def _belongs(o: _Open, opened: list[_Open], author: str) -> bool:

@@ -200,7 +200,8 @@ def _fits(
         return author != th.arrival
     if (flags["calming"][i] or flags["heat"][i]) and th.heated:
         return True
-    if (flags["care"][i] or flags["complaint"][i]) and th.complaint:
+    # Care, more complaints, or pushback: what a complaint draws.
+    if (flags["care"][i] or flags["complaint"][i] or flags["heat"][i]) and th.complaint:
         return True
     return bool(flags["gratitude"][i] and author in th.open_question | th.answered_by)
 
