@@ -234,3 +234,27 @@ def test_changed_settings_recompute_everything(landed: Store, monkeypatch) -> No
     cfg = replace(episodes_config(), version="episodes.test")
     run = run_episodes(landed, cfg, embedder=HashEmbedder())
     assert run.recomputed_all and run.messages == len(DAY1)
+
+
+def test_ledger_from_the_store(landed: Store) -> None:
+    from anchorwatch.members.ledger import ledger
+    from anchorwatch.store.analysis import (
+        ledger_acts,
+        ledger_aimed,
+        ledger_messages,
+        ledger_metrics,
+    )
+
+    run_episodes(landed, embedder=HashEmbedder())
+    table = ledger(
+        ledger_acts(landed), ledger_aimed(landed), ledger_messages(landed), ledger_metrics(landed)
+    )
+    rows = {r["member"]: r for r in table.iter_rows(named=True)}
+    mentor, peace = rows["mentor"], rows["peace"]
+    assert mentor["period"] == "2026-03"
+    assert mentor["acts_newcomer_answer"] == 1 and mentor["acts_empathy"] == 1
+    assert mentor["complaints_converted"] == 1 and mentor["episodes_served"] == 2
+    assert mentor["thanks_received"] == 2  # an @mention and a quoted reply
+    assert peace["conflicts_calmed"] == 1 and peace["acts_deescalate_redirect"] == 1
+    assert rows["a"]["attacks_received"] == 1 and rows["b"]["attacks_received"] == 1
+    assert rows["new1"]["messages"] == 2 and rows["new1"]["episodes_served"] == 0

@@ -1,10 +1,12 @@
-"""Analysis results read back as frames for reports (FAQ, buffer effect).
+"""Analysis results read back as frames for reports (FAQ, buffer effect, ledger).
 
 The I/O edge of ``anchorwatch.episodes.faq`` and
 ``anchorwatch.episodes.buffer``: plain SELECTs, no analysis.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
@@ -108,3 +110,130 @@ def complaint_responses(store: Store) -> pl.DataFrame:
         },
         orient="row",
     )
+
+
+def ledger_acts(store: Store) -> pl.DataFrame:
+    """Attributed acts with their episode's outcome (``members.ledger.ACT_COLUMNS``)."""
+    e, a = schema.episodes, schema.episode_acts
+    stmt = select(
+        a.c.member,
+        a.c.at,
+        a.c.act,
+        e.c.id,
+        e.c.kind,
+        a.c.latency_s,
+        e.c.outcome,
+        e.c.times_asked_before,
+    ).join(e, e.c.id == a.c.episode)
+    rows = []
+    with store.engine.connect() as conn:
+        for member, at, act, eid, kind, latency, outcome, before in conn.execute(stmt):
+            out = outcome or {}
+            rows.append(
+                (
+                    member,
+                    at,
+                    act,
+                    eid,
+                    kind,
+                    latency,
+                    out.get("attacks_stopped"),
+                    bool(out.get("details_given") or out.get("moved_to_channel"))
+                    if kind == "complaint"
+                    else None,
+                    out.get("returned_30d"),
+                    before,
+                )
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "member": pl.String,
+            "at": pl.Datetime("us"),
+            "act": pl.String,
+            "episode": pl.String,
+            "kind": pl.String,
+            "latency_s": pl.Int64,
+            "attacks_stopped": pl.Boolean,
+            "converted": pl.Boolean,
+            "returned_30d": pl.Boolean,
+            "times_asked_before": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def ledger_aimed(store: Store) -> pl.DataFrame:
+    """Gratitude, attacks and bias accusations aimed at a member (``AIMED_COLUMNS``).
+
+    The target is the author of the message replied to, else each member the
+    message @mentions by display name.
+    """
+    from anchorwatch.episodes.batch import mentions
+
+    m, s, mem = schema.messages, schema.message_signals, schema.members
+    parent = m.alias("parent")
+    names = {name: mid for mid, name in _rows(store, select(mem.c.id, mem.c.name)) if name}
+    stmt = (
+        select(m.c.author, m.c.sent_at, m.c.text, s.c.labels, parent.c.author)
+        .join(s, s.c.message == m.c.id)
+        .outerjoin(parent, parent.c.id == m.c.reply_to)
+    )
+    rows = []
+    wanted = {"gratitude", "personal_attack", "bias_accusation"}
+    for author, at, text, labels, parent_author in _rows(store, stmt):
+        hit = wanted & set(labels or ())
+        if not hit:
+            continue
+        targets = {parent_author} if parent_author else {names.get(n) for n in mentions(text)}
+        for target in targets - {None, author}:
+            rows.append(
+                (
+                    target,
+                    at,
+                    "gratitude" in hit,
+                    "personal_attack" in hit,
+                    "bias_accusation" in hit,
+                )
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "target": pl.String,
+            "at": pl.Datetime("us"),
+            "gratitude": pl.Boolean,
+            "personal_attack": pl.Boolean,
+            "bias_accusation": pl.Boolean,
+        },
+        orient="row",
+    )
+
+
+def ledger_messages(store: Store) -> pl.DataFrame:
+    """Every message's author and time (``MESSAGE_COLUMNS``)."""
+    m = schema.messages
+    rows = [tuple(r) for r in _rows(store, select(m.c.author, m.c.sent_at))]
+    return pl.DataFrame(rows, schema={"member": pl.String, "at": pl.Datetime("us")}, orient="row")
+
+
+def ledger_metrics(store: Store) -> pl.DataFrame:
+    """Monthly content metrics (``METRIC_COLUMNS``)."""
+    mt = schema.metrics
+    stmt = select(mt.c.member, mt.c.period, mt.c.reads, mt.c.plays, mt.c.leads)
+    rows = [tuple(r) for r in _rows(store, stmt)]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "member": pl.String,
+            "period": pl.String,
+            "reads": pl.Int64,
+            "plays": pl.Int64,
+            "leads": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def _rows(store: Store, stmt: Any) -> list[Any]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(stmt))
