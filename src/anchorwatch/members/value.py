@@ -42,14 +42,20 @@ def parse_value_config(raw: dict[str, Any]) -> ValueConfig:
 
 
 @cache
-def members_config() -> ValueConfig:
-    """The packaged settings, or the file named by ``ANCHORWATCH_MEMBERS_CONFIG``."""
+def members_settings() -> dict[str, Any]:
+    """The packaged ``members.yaml``, or the file named by ``ANCHORWATCH_MEMBERS_CONFIG``."""
     override = os.environ.get("ANCHORWATCH_MEMBERS_CONFIG")
     if override:
         text = Path(override).read_text(encoding="utf-8")
     else:
         text = resources.files("anchorwatch.config").joinpath("members.yaml").read_text("utf-8")
-    return parse_value_config(yaml.safe_load(text))
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def members_config() -> ValueConfig:
+    """The value-index settings."""
+    return parse_value_config(members_settings())
 
 
 def _scaled(raw: pl.Expr, quantile: float) -> pl.Expr:
