@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import yaml
+from anchorwatch.config import read_settings
 
 
 @dataclass(frozen=True)
@@ -120,9 +117,4 @@ def parse_config(raw: dict[str, Any]) -> EpisodesConfig:
 @cache
 def episodes_config() -> EpisodesConfig:
     """The packaged settings, or the file named by ``ANCHORWATCH_EPISODES_CONFIG``."""
-    override = os.environ.get("ANCHORWATCH_EPISODES_CONFIG")
-    if override:
-        text = Path(override).read_text(encoding="utf-8")
-    else:
-        text = resources.files("anchorwatch.config").joinpath("episodes.yaml").read_text("utf-8")
-    return parse_config(yaml.safe_load(text))
+    return parse_config(read_settings("episodes.yaml", "ANCHORWATCH_EPISODES_CONFIG"))

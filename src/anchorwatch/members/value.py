@@ -9,15 +9,13 @@ be explained line by line.  Pure functions over the ledger frame.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
+
+from anchorwatch.config import read_settings
 
 QUADRANTS = ("invisible_anchor", "star", "creator", "quiet")
 
@@ -44,13 +42,7 @@ def parse_value_config(raw: dict[str, Any]) -> ValueConfig:
 @cache
 def members_settings() -> dict[str, Any]:
     """The packaged ``members.yaml``, or the file named by ``ANCHORWATCH_MEMBERS_CONFIG``."""
-    override = os.environ.get("ANCHORWATCH_MEMBERS_CONFIG")
-    if override:
-        text = Path(override).read_text(encoding="utf-8")
-    else:
-        text = resources.files("anchorwatch.config").joinpath("members.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    return read_settings("members.yaml", "ANCHORWATCH_MEMBERS_CONFIG")
 
 
 def members_config() -> ValueConfig:

@@ -8,15 +8,13 @@ for heads trained on a brand's own data (``anchorwatch train --out DIR``).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from anchorwatch.config import read_settings
 from anchorwatch.signals.detector import Detector
 
 Factory = Callable[[Path], Detector]
@@ -53,13 +51,7 @@ def shipped_models() -> Path:
 
 @cache
 def signals_config() -> dict[str, Any]:
-    override = os.environ.get("ANCHORWATCH_SIGNALS_CONFIG")
-    if override:
-        text = Path(override).read_text(encoding="utf-8")
-    else:
-        text = resources.files("anchorwatch.config").joinpath("signals.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    return data
+    return read_settings("signals.yaml", "ANCHORWATCH_SIGNALS_CONFIG")
 
 
 def get_detector(name: str | None = None, model_dir: Path | None = None) -> Detector:
