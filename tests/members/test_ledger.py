@@ -7,26 +7,19 @@ from datetime import datetime
 import polars as pl
 import pytest
 
-from anchorwatch.members.ledger import ledger, ledger_columns, period_of
+from anchorwatch.members.ledger import (
+    ACT_SCHEMA,
+    AIMED_SCHEMA,
+    MESSAGE_SCHEMA,
+    METRIC_SCHEMA,
+    ledger,
+    ledger_columns,
+    period_of,
+)
 
 
 def _acts(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "member": pl.String,
-            "at": pl.Datetime("us"),
-            "act": pl.String,
-            "episode": pl.String,
-            "kind": pl.String,
-            "latency_s": pl.Int64,
-            "attacks_stopped": pl.Boolean,
-            "converted": pl.Boolean,
-            "returned_30d": pl.Boolean,
-            "times_asked_before": pl.Int64,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=ACT_SCHEMA, orient="row")
 
 
 D = datetime(2026, 3, 2, 10)
@@ -51,29 +44,17 @@ AIMED = pl.DataFrame(
         ("he", D, False, False, True),
         ("he", D, False, True, False),
     ],
-    schema={
-        "target": pl.String,
-        "at": pl.Datetime("us"),
-        "gratitude": pl.Boolean,
-        "personal_attack": pl.Boolean,
-        "bias_accusation": pl.Boolean,
-    },
+    schema=AIMED_SCHEMA,
     orient="row",
 )
 MESSAGES = pl.DataFrame(
     [("zhang", D), ("zhang", D), ("zhang", D), ("he", D), ("ann", D), ("ann", E), ("lurk", E)],
-    schema={"member": pl.String, "at": pl.Datetime("us")},
+    schema=MESSAGE_SCHEMA,
     orient="row",
 )
 METRICS = pl.DataFrame(
     [("creator", "2026-03", 1200, 30, 2), ("ann", "2026-04", 10, 0, 0)],
-    schema={
-        "member": pl.String,
-        "period": pl.String,
-        "reads": pl.Int64,
-        "plays": pl.Int64,
-        "leads": pl.Int64,
-    },
+    schema=METRIC_SCHEMA,
     orient="row",
 )
 

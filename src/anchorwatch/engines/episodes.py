@@ -44,6 +44,7 @@ from anchorwatch.episodes.questions import cluster_questions
 from anchorwatch.episodes.threads import assign_threads
 from anchorwatch.signals.labels import LABELS
 from anchorwatch.store import Store, schema, writer
+from anchorwatch.store.analysis import read_frame
 
 FORUM_GROUP = 400
 STREAM_SLICE = 20_000
@@ -68,6 +69,9 @@ class EpisodesRun:
     kinds: dict[str, int] = field(default_factory=dict)
 
 
+_AT = pl.Datetime("us")
+
+
 def _epoch(col: str) -> pl.Expr:
     return pl.col(col).dt.epoch("s").alias(col)
 
@@ -90,30 +94,20 @@ class _Community:
 
 def _community(conn: Connection, cfg: EpisodesConfig) -> _Community:
     m, mem, j, c = schema.messages, schema.members, schema.joins, schema.conversations
-    msgs = pl.DataFrame(
-        conn.execute(select(m.c.id, m.c.author, m.c.conversation, m.c.sent_at)).all(),
-        schema={
-            "id": pl.String,
-            "author": pl.String,
-            "conversation": pl.String,
-            "sent_at": pl.Datetime("us"),
-        },
-        orient="row",
+    msgs = read_frame(
+        conn,
+        select(m.c.id, m.c.author, m.c.conversation, m.c.sent_at),
+        {"id": pl.String, "author": pl.String, "conversation": pl.String, "sent_at": _AT},
     ).with_columns(_epoch("sent_at").alias("t"))
-    members = pl.DataFrame(
-        conn.execute(select(mem.c.id, mem.c.name, mem.c.role, mem.c.joined_at)).all(),
-        schema={
-            "id": pl.String,
-            "name": pl.String,
-            "role": pl.String,
-            "joined_at": pl.Datetime("us"),
-        },
-        orient="row",
+    members = read_frame(
+        conn,
+        select(mem.c.id, mem.c.name, mem.c.role, mem.c.joined_at),
+        {"id": pl.String, "name": pl.String, "role": pl.String, "joined_at": _AT},
     ).with_columns(_epoch("joined_at").alias("joined_t"))
-    joins = pl.DataFrame(
-        conn.execute(select(j.c.member, j.c.channel, j.c.at)).all(),
-        schema={"member": pl.String, "channel": pl.String, "at": pl.Datetime("us")},
-        orient="row",
+    joins = read_frame(
+        conn,
+        select(j.c.member, j.c.channel, j.c.at),
+        {"member": pl.String, "channel": pl.String, "at": _AT},
     ).with_columns(_epoch("at").alias("t"))
     convs = conn.execute(select(c.c.id, c.c.channel, c.c.stream)).all()
     stream_channel = {cid: ch or cid for cid, ch, stream in convs if stream}

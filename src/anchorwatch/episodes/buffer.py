@@ -36,14 +36,17 @@ SIDES = ("official", "member")
 OVERALL = "*"
 """The value of every ``by`` column in the overall row."""
 
-INPUT_COLUMNS = (
-    "episode",
-    "channel",
-    "month",
-    "responder",
-    "sentiment_before",
-    "sentiment_after",
-)
+INPUT_SCHEMA: dict[str, pl.DataType] = {
+    "episode": pl.String(),
+    "channel": pl.String(),
+    "month": pl.String(),
+    "responder": pl.String(),
+    "sentiment_before": pl.Float64(),
+    "sentiment_after": pl.Float64(),
+}
+"""The types of an input frame (as the store's reader builds it)."""
+
+INPUT_COLUMNS = tuple(INPUT_SCHEMA)
 """The columns an input frame carries (only ``responder``, the two sentiments and
 the ``by`` columns are read)."""
 

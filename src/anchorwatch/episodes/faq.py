@@ -10,9 +10,24 @@ from __future__ import annotations
 import polars as pl
 
 #: ``questions``: one row per newcomer-question episode.
-QUESTION_COLUMNS = ("episode", "cluster", "asked_at", "text", "answered", "times_asked_before")
+QUESTION_SCHEMA: dict[str, pl.DataType] = {
+    "episode": pl.String(),
+    "cluster": pl.String(),
+    "asked_at": pl.Datetime("us"),
+    "text": pl.String(),
+    "answered": pl.Boolean(),
+    "times_asked_before": pl.Int64(),
+}
 #: ``answers``: one row per answer act attributed to a newcomer question.
-ANSWER_COLUMNS = ("member", "episode", "cluster", "times_asked_before", "at")
+ANSWER_SCHEMA: dict[str, pl.DataType] = {
+    "member": pl.String(),
+    "episode": pl.String(),
+    "cluster": pl.String(),
+    "times_asked_before": pl.Int64(),
+    "at": pl.Datetime("us"),
+}
+QUESTION_COLUMNS = tuple(QUESTION_SCHEMA)
+ANSWER_COLUMNS = tuple(ANSWER_SCHEMA)
 
 
 def faq(questions: pl.DataFrame, n: int = 20, min_asked: int = 2) -> pl.DataFrame:

@@ -35,24 +35,40 @@ from anchorwatch.signals.labels import ACTS
 PERIODS = ("week", "month", "year")
 
 #: ``acts``: one row per attributed act.
-ACT_COLUMNS = (
-    "member",
-    "at",
-    "act",
-    "episode",
-    "kind",
-    "latency_s",
-    "attacks_stopped",
-    "converted",
-    "returned_30d",
-    "times_asked_before",
-)
+ACT_SCHEMA: dict[str, pl.DataType] = {
+    "member": pl.String(),
+    "at": pl.Datetime("us"),
+    "act": pl.String(),
+    "episode": pl.String(),
+    "kind": pl.String(),
+    "latency_s": pl.Int64(),
+    "attacks_stopped": pl.Boolean(),
+    "converted": pl.Boolean(),
+    "returned_30d": pl.Boolean(),
+    "times_asked_before": pl.Int64(),
+}
 #: ``aimed``: one row per message aimed at a member (by reply or @mention).
-AIMED_COLUMNS = ("target", "at", "gratitude", "personal_attack", "bias_accusation")
+AIMED_SCHEMA: dict[str, pl.DataType] = {
+    "target": pl.String(),
+    "at": pl.Datetime("us"),
+    "gratitude": pl.Boolean(),
+    "personal_attack": pl.Boolean(),
+    "bias_accusation": pl.Boolean(),
+}
 #: ``messages``: one row per message.
-MESSAGE_COLUMNS = ("member", "at")
+MESSAGE_SCHEMA: dict[str, pl.DataType] = {"member": pl.String(), "at": pl.Datetime("us")}
 #: ``metrics``: the monthly content records.
-METRIC_COLUMNS = ("member", "period", "reads", "plays", "leads")
+METRIC_SCHEMA: dict[str, pl.DataType] = {
+    "member": pl.String(),
+    "period": pl.String(),
+    "reads": pl.Int64(),
+    "plays": pl.Int64(),
+    "leads": pl.Int64(),
+}
+ACT_COLUMNS = tuple(ACT_SCHEMA)
+AIMED_COLUMNS = tuple(AIMED_SCHEMA)
+MESSAGE_COLUMNS = tuple(MESSAGE_SCHEMA)
+METRIC_COLUMNS = tuple(METRIC_SCHEMA)
 
 _DEESCALATE = ("deescalate_humor", "deescalate_summary", "deescalate_redirect")
 _CONVERT = ("empathy", "guide_details", "guide_channel")
