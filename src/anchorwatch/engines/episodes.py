@@ -152,7 +152,7 @@ def _community(conn: Connection, cfg: EpisodesConfig) -> _Community:
     )
 
 
-_COLUMNS = (
+_HEAD = (
     schema.messages.c.id,
     schema.messages.c.conversation,
     schema.messages.c.author,
@@ -161,6 +161,10 @@ _COLUMNS = (
     schema.messages.c.text,
     schema.message_signals.c.labels,
     schema.message_signals.c.evidence,
+)
+_P0 = len(_HEAD)  # where the label probabilities start in a loaded row
+_COLUMNS = (
+    *_HEAD,
     *(schema.message_signals.c[f"p_{label}"] for label in LABELS),
     schema.message_threads.c.thread,
 )
@@ -182,13 +186,12 @@ def _batch(conv: str, stream: bool, rows: list[Any], com: _Community) -> Message
     n = len(rows)
     labels = np.zeros((n, len(LABELS)), dtype=bool)
     scores = np.zeros((n, len(LABELS)), dtype=np.float32)
-    p0 = 8  # first probability column in _COLUMNS
     for r, row in enumerate(rows):
         for name in row[6] or ():
             k = LABEL_INDEX.get(name)
             if k is not None:
                 labels[r, k] = True
-        scores[r] = row[p0 : p0 + len(LABELS)]
+        scores[r] = row[_P0 : _P0 + len(LABELS)]
     authors = [row[2] for row in rows]
     return MessageBatch(
         conversation=conv,
@@ -260,7 +263,7 @@ def _replace(
     eps: list[Episode],
     new_threads: list[dict[str, Any]],
     version: str,
-) -> int:
+) -> None:
     """One unit of work: thread rows of new messages, episodes of touched threads."""
     e, ea = schema.episodes, schema.episode_acts
     touched = sorted(set(threads))
@@ -278,7 +281,6 @@ def _replace(
     if acts:
         writer.insert_ignore(conn, ea, acts)
     writer.insert_ignore(conn, schema.message_threads, new_threads)
-    return len(rows)
 
 
 def _thread_groups(batch: MessageBatch, wanted: set[str]) -> dict[str, list[int]]:
@@ -296,7 +298,7 @@ def _detect(
     com: _Community,
     cfg: EpisodesConfig,
 ) -> list[Episode]:
-    val = valence(batch, cfg)
+    val = batch.cached("valence", lambda: valence(batch, cfg))
     groups = _thread_groups(batch, threads)
     out: list[Episode] = []
     for th in sorted(threads):
@@ -305,15 +307,7 @@ def _detect(
         if not idx and join is None:
             continue
         out.extend(thread_episodes(batch, idx, th, cfg, val, join=join, arrivals=com.arrivals))
-    _stamp_act_times(batch, out)
     return out
-
-
-def _stamp_act_times(batch: MessageBatch, eps: list[Episode]) -> None:
-    pos = {mid: i for i, mid in enumerate(batch.id)}
-    for ep in eps:
-        for a in ep.acts:
-            a["at"] = int(batch.t[pos[a["message"]]])
 
 
 def _forum_unit(

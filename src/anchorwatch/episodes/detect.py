@@ -290,6 +290,7 @@ def _attribute_acts(batch: MessageBatch, i: int, author: str, opened: list[_Open
                 "message": batch.id[i],
                 "member": author,
                 "act": act,
+                "at": int(batch.t[i]),
                 "score": round(float(batch.scores[i, col]), 3),
                 "evidence": (batch.evidence[i] or {}).get(act, []),
                 "served": served,
