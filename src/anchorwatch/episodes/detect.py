@@ -125,8 +125,11 @@ def thread_episodes(
             new.append(Episode("complaint", author, mid, conv, thread, now))
         seeded: list[_Open] = []
         no_conflict = not any(o.ep.kind == "conflict" for o in opened)
-        if heat[i] and no_conflict and _conflict_follows(batch, idx, k, heat, cfg):
-            seeded.append(_conflict_start(batch, idx, k, conv, thread, cfg))
+        if heat[i] and no_conflict:
+            burst = _heat_burst(batch, idx, k, cfg)
+            if _is_quarrel(batch, burst, cfg):
+                parties = {batch.author[j] for j in burst}
+                seeded.append(_conflict_start(batch, idx, k, parties, conv, thread, cfg))
         for ep in new:
             opened.append(_Open(ep, k))
         opened.extend(seeded)
@@ -205,12 +208,9 @@ def _heat_burst(batch: MessageBatch, idx: Sequence[int], k: int, cfg: EpisodesCo
     return out
 
 
-def _conflict_follows(
-    batch: MessageBatch, idx: Sequence[int], k: int, heat: np.ndarray, cfg: EpisodesConfig
-) -> bool:
-    """Enough heat from at least two members in the burst starting at ``k``."""
+def _is_quarrel(batch: MessageBatch, burst: list[int], cfg: EpisodesConfig) -> bool:
+    """Enough heat in the burst, from at least two members, with enough attacks."""
     hostile = batch.any_of(("personal_attack", "offensive"))
-    burst = _heat_burst(batch, idx, k, cfg)
     return (
         len(burst) >= cfg.conflict_min_heat
         and len({batch.author[i] for i in burst}) >= 2
@@ -222,6 +222,7 @@ def _conflict_start(
     batch: MessageBatch,
     idx: Sequence[int],
     k: int,
+    parties: set[str],
     conv: str,
     thread: str | None,
     cfg: EpisodesConfig,
@@ -236,7 +237,6 @@ def _conflict_start(
     interleaves them).
     """
     i = idx[k]
-    parties = {batch.author[j] for j in _heat_burst(batch, idx, k, cfg)}
     start = None
     prev_t = int(batch.t[i])
     for j in reversed(idx[:k]):
