@@ -76,3 +76,47 @@ def test_reply_spam_counts_once() -> None:
 
 def test_rules_come_from_the_config() -> None:
     assert gaming_rules() == RULES  # the documented defaults
+
+
+def test_discount_marks_rows_and_explains_each_finding() -> None:
+    from datetime import datetime, timedelta
+
+    from anchorwatch.members.gaming import discount
+    from anchorwatch.members.ledger import ACT_SCHEMA, AIMED_SCHEMA, MESSAGE_SCHEMA
+
+    d = datetime(2026, 3, 1)
+    aimed_rows = []
+    for k in range(4):  # a and b thank only each other
+        aimed_rows.append(("b", "a", f"ab{k}", d, True, False, False))
+        aimed_rows.append(("a", "b", f"ba{k}", d, True, False, False))
+    aimed_rows.append(("a", "c", "ca", d, True, False, False))  # one genuine thanks
+    aimed = pl.DataFrame(aimed_rows, schema=AIMED_SCHEMA, orient="row")
+    acts = pl.DataFrame(
+        [
+            {
+                "member": "spammer",
+                "message": f"s{k}",
+                "at": d + timedelta(minutes=k),
+                "act": "newcomer_answer",
+                "episode": f"e{k}",
+                "kind": "newcomer_question",
+                "channel": "g",
+                "text": "+1 同问，看置顶！",
+                "latency_s": 60,
+            }
+            for k in range(6)
+        ],
+        schema=ACT_SCHEMA,
+    )
+    messages = pl.DataFrame(
+        [(m, f"{m}{k}", d, 0, "g", 5, []) for m in "abc" for k in range(20)],
+        schema=MESSAGE_SCHEMA,
+        orient="row",
+    )
+    acts2, aimed2, findings = discount(acts, aimed, messages, RULES)
+    assert aimed2.filter(pl.col("discounted"))["message"].len() == 8
+    assert not aimed2.filter(pl.col("message") == "ca")["discounted"][0]
+    assert acts2["discounted"].to_list() == [False] + [True] * 5
+    rules = dict(zip(findings["member"], findings["rule"], strict=False))
+    assert rules == {"a": "thanks_ring", "b": "thanks_ring", "spammer": "reply_spam"}
+    assert all(findings["reason"].str.len_chars() > 10)

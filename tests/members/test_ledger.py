@@ -19,7 +19,27 @@ from anchorwatch.members.ledger import (
 
 
 def _acts(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=ACT_SCHEMA, orient="row")
+    """(member, at, act, episode, kind, latency_s, attacks_stopped, converted,
+    returned_30d, times_asked_before) rows; message ids and texts made up."""
+    full = [
+        {
+            "member": r[0],
+            "message": f"m{i}",
+            "at": r[1],
+            "act": r[2],
+            "episode": r[3],
+            "kind": r[4],
+            "channel": "group",
+            "latency_s": r[5],
+            "attacks_stopped": r[6],
+            "converted": r[7],
+            "returned_30d": r[8],
+            "times_asked_before": r[9],
+            "text": f"reply {i}",
+        }
+        for i, r in enumerate(rows)
+    ]
+    return pl.DataFrame(full, schema=ACT_SCHEMA)
 
 
 D = datetime(2026, 3, 2, 10)
@@ -39,16 +59,29 @@ ACTS = _acts(
 )
 AIMED = pl.DataFrame(
     [
-        ("zhang", D, True, False, False),
-        ("zhang", D, True, False, False),
-        ("he", D, False, False, True),
-        ("he", D, False, True, False),
+        ("zhang", "x", "t1", D, True, False, False),
+        ("zhang", "y", "t2", D, True, False, False),
+        ("he", "x", "t3", D, False, False, True),
+        ("he", "y", "t4", D, False, True, False),
     ],
     schema=AIMED_SCHEMA,
     orient="row",
 )
 MESSAGES = pl.DataFrame(
-    [("zhang", D), ("zhang", D), ("zhang", D), ("he", D), ("ann", D), ("ann", E), ("lurk", E)],
+    [
+        (member, f"w{i}", at, 480, "group", 20, [])
+        for i, (member, at) in enumerate(
+            [
+                ("zhang", D),
+                ("zhang", D),
+                ("zhang", D),
+                ("he", D),
+                ("ann", D),
+                ("ann", E),
+                ("lurk", E),
+            ]
+        )
+    ],
     schema=MESSAGE_SCHEMA,
     orient="row",
 )
@@ -101,3 +134,14 @@ def test_period_of_rejects_unknown() -> None:
 def test_empty_inputs_give_an_empty_ledger() -> None:
     table = ledger(ACTS.clear(), AIMED.clear(), MESSAGES.clear(), METRICS.clear())
     assert table.height == 0 and tuple(table.columns) == tuple(ledger_columns())
+
+
+def test_discounted_rows_are_counted_apart() -> None:
+    acts = ACTS.with_columns((pl.col("member") == "zhang").alias("discounted"))
+    aimed = AIMED.with_columns(pl.lit(True).alias("discounted"))
+    table = ledger(acts, aimed, MESSAGES, METRICS, "month")
+    zhang = _row(table, "zhang", "2026-03")
+    assert zhang["acts_discounted"] == 3 and zhang["episodes_served"] == 0
+    assert zhang["thanks_received"] == 0 and zhang["thanks_discounted"] == 2
+    # Attacks are never discounted: gaming inflates praise, not abuse.
+    assert _row(table, "he", "2026-03")["attacks_received"] == 1

@@ -72,3 +72,33 @@ def test_quadrant_names_the_invisible_anchors() -> None:
 def test_packaged_config_is_versioned() -> None:
     cfg = members_config()
     assert cfg.version == "members.v1" and cfg.value_weights["conflicts_calmed"] > 1
+
+
+def test_channel_size_normalisation() -> None:
+    from datetime import datetime
+
+    from anchorwatch.members.ledger import ACT_SCHEMA, MESSAGE_SCHEMA
+    from anchorwatch.members.value import channel_weights
+
+    d = datetime(2026, 3, 3)
+    sizes = {"big": 400, "mid": 100, "small": 25}
+    messages = pl.DataFrame(
+        [("x", f"{c}{k}", d, 0, c, 5, []) for c, n in sizes.items() for k in range(n)],
+        schema=MESSAGE_SCHEMA,
+        orient="row",
+    )
+    acts = pl.DataFrame(
+        [
+            {"member": f"in_{c}", "message": f"{c}0", "at": d, "act": "empathy", "channel": c}
+            for c in sizes
+        ],
+        schema=ACT_SCHEMA,
+    )
+    cfg = members_config()
+    weights = channel_weights(acts, messages, "month", cfg)
+    w = dict(zip(weights["member"], weights["channel_weight"], strict=True))
+    assert w["in_mid"] == 1.0 and w["in_big"] == 0.5 and w["in_small"] == 2.0
+    same = _ledger([{"member": f"in_{c}", "acts_empathy": 3} for c in sizes])
+    idx = value_index(same, cfg, channel_weights(acts, messages, "month", cfg))
+    v = dict(zip(idx["member"], idx["value_index"], strict=True))
+    assert v["in_small"] > v["in_mid"] > v["in_big"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from anchorwatch import __version__
-from anchorwatch.cli import analysis, data, demo, signals
+from anchorwatch.cli import analysis, data, demo, members, signals
 from anchorwatch.cli.common import console
 from anchorwatch.i18n import t
 
@@ -21,6 +21,7 @@ data.register(app)
 demo.register(app)
 signals.register(app)
 analysis.register(app)
+members.register(app)
 
 
 @app.command("version", help=t("cli.version.help"))

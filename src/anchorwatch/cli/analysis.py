@@ -31,6 +31,7 @@ def analyze(
 ) -> None:
     from anchorwatch.engines.episodes import run_episodes
     from anchorwatch.engines.local import run_signals
+    from anchorwatch.engines.members import load_member_frames, watchlist
     from anchorwatch.store import open_store
 
     store = open_store(db)
@@ -52,6 +53,10 @@ def analyze(
             embedder=getattr(encoder, "embedder", None),
             progress=lambda done, total: bar.update(ep_task, completed=done, total=total),
         )
+        bar.update(ep_task, visible=False)
+        bar.add_task(t("cli.analyze.members"), total=None)
+        frames = load_member_frames(store)
+        watched, _evidence = watchlist(frames) if frames.messages.height else (None, {})
     table = Table(title=t("cli.analyze.title", backend=run.backend), show_header=False)
     table.add_column()
     table.add_column(justify="right")
@@ -71,6 +76,9 @@ def analyze(
     table.add_row(t("cli.analyze.questions_embedded"), f"{eps.questions_embedded:,}")
     if eps.recomputed_all:
         table.add_row(t("cli.analyze.recomputed_all"), "✓")
+    labour = frames.acts.filter(~frames.acts["discounted"])["member"].n_unique()
+    table.add_row(t("cli.analyze.members_with_labour"), f"{labour:,}")
+    table.add_row(t("cli.analyze.watchlist"), f"{0 if watched is None else watched.height:,}")
     console.print(table)
 
 
@@ -80,8 +88,11 @@ OutOption = Annotated[Path | None, typer.Option("--output", "-o", help=t("cli.re
 def _save(frame: pl.DataFrame, out: Path | None) -> None:
     if out is None:
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_csv(out)
+    from anchorwatch.store.tables import TABLE_SUFFIXES, write_table
+
+    if out.suffix.lower() not in TABLE_SUFFIXES:
+        raise UserError("error.table_suffix", path=out.name)
+    write_table(frame, out)
     console.print(t("cli.report.saved", path=out, rows=frame.height))
 
 

@@ -22,9 +22,14 @@ from anchorwatch.ingest import FORMATS, Source, open_source
 from anchorwatch.ingest.loader import ImportSummary, default_rejects_path, import_source
 from anchorwatch.records import resolve_timezone
 from anchorwatch.store import Store, open_store
-from anchorwatch.store.reader import community_stats, export_episodes, export_records
+from anchorwatch.store.reader import (
+    community_stats,
+    export_episodes,
+    export_members,
+    export_records,
+)
 
-EXPORTS = ("records", "episodes")
+EXPORTS = ("records", "episodes", "members")
 REJECTS_PRINTED = 20
 
 
@@ -176,9 +181,19 @@ def export(
         "anchorwatch-export.jsonl"
     ),
     what: Annotated[str, typer.Option("--what", help=t("cli.export.what_help"))] = "records",
+    period: Annotated[str, typer.Option("--period", help=t("cli.export.period_help"))] = "month",
 ) -> None:
+    if period not in ("week", "month", "year"):
+        raise UserError(
+            "error.bad_choice", option="--period", value=period, allowed="week, month, year"
+        )
     if what not in EXPORTS:
         raise UserError("error.unknown_what", what=what, allowed=", ".join(EXPORTS))
     store = open_store(db)
-    count = export_episodes(store, out) if what == "episodes" else export_records(store, out)
+    if what == "members":
+        count = export_members(store, out, period)
+    elif what == "episodes":
+        count = export_episodes(store, out)
+    else:
+        count = export_records(store, out)
     console.print(t("cli.export.done", count=f"{count:,}", path=out))

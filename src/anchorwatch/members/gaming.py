@@ -169,3 +169,72 @@ def spam_acts(acts: pl.DataFrame, rules: GamingRules) -> pl.DataFrame:
         .with_columns(pl.format("reply spam: the same text {} times", "_times").alias("reason"))
         .drop("_norm", "_nth", "_times")
     )
+
+
+#: ``findings``: one row per member a rule touched, with the reason shown.
+FINDING_SCHEMA: dict[str, pl.DataType] = {
+    "member": pl.String(),
+    "rule": pl.String(),
+    "discounted": pl.Int64(),
+    "reason": pl.String(),
+}
+
+
+def discount(
+    acts: pl.DataFrame, aimed: pl.DataFrame, messages: pl.DataFrame, rules: GamingRules
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Mark what the rules do not count.
+
+    ``acts``, ``aimed`` and ``messages`` are the ledger frames
+    (``members.ledger``); returns them with a boolean ``discounted`` column
+    (``acts``, ``aimed``) and the findings (``FINDING_SCHEMA``): for a ring,
+    both members; for a thanking account, the member it praised; for reply
+    spam, the member who pasted.
+    """
+    thanks = aimed.filter(pl.col("gratitude")).select(
+        pl.col("giver"), pl.col("target"), pl.col("message")
+    )
+    per_member = messages.group_by("member").agg(pl.len().alias("messages"))
+    ring = thanks_rings(thanks, rules)
+    socks = thanking_accounts(thanks, per_member, rules)
+    pairs = pl.concat(
+        [
+            ring.select(pl.col("a").alias("giver"), pl.col("b").alias("target")),
+            ring.select(pl.col("b").alias("giver"), pl.col("a").alias("target")),
+            socks.select("giver", "target"),
+        ]
+    ).unique()
+    dropped = thanks.join(pairs, on=["giver", "target"], how="semi").select("message")
+    aimed = aimed.with_columns(
+        (pl.col("gratitude") & pl.col("message").is_in(dropped["message"].implode())).alias(
+            "discounted"
+        )
+    )
+    spam = spam_acts(acts.sort("at"), rules)
+    acts = acts.with_columns(pl.col("message").is_in(spam["message"].implode()).alias("discounted"))
+    findings = pl.concat(
+        [
+            ring.select(
+                pl.col("a").alias("member"),
+                pl.lit("thanks_ring").alias("rule"),
+                pl.col("b_to_a").cast(pl.Int64).alias("discounted"),
+                "reason",
+            ),
+            ring.select(
+                pl.col("b").alias("member"),
+                pl.lit("thanks_ring").alias("rule"),
+                pl.col("a_to_b").cast(pl.Int64).alias("discounted"),
+                "reason",
+            ),
+            socks.select(
+                pl.col("target").alias("member"),
+                pl.lit("thanking_account").alias("rule"),
+                pl.col("thanks").cast(pl.Int64).alias("discounted"),
+                "reason",
+            ),
+            spam.group_by("member")
+            .agg(pl.len().cast(pl.Int64).alias("discounted"), pl.col("reason").first())
+            .select("member", pl.lit("reply_spam").alias("rule"), "discounted", "reason"),
+        ]
+    )
+    return acts, aimed, findings.cast(FINDING_SCHEMA).sort("member", "rule")  # type: ignore[arg-type]

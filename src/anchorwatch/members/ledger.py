@@ -19,6 +19,8 @@ Columns of :func:`ledger` (one row per member and period):
 - ``repeated_answered``: answers to questions asked before (same cluster);
 - ``thanks_received``, ``attacks_received``, ``accusations_received``:
   gratitude, personal attacks and bias accusations aimed at them;
+- ``acts_discounted``, ``thanks_discounted``: acts and thanks the anti-gaming
+  rules (``members.gaming``) did not count (rows whose ``discounted`` is true);
 - ``messages``: messages they wrote;
 - ``reads``, ``plays``, ``leads``: their content metrics (monthly records,
   summed over the period).
@@ -34,29 +36,45 @@ from anchorwatch.signals.labels import ACTS
 
 PERIODS = ("week", "month", "year")
 
-#: ``acts``: one row per attributed act.
+#: ``acts``: one row per attributed act, with the episode's outcome and the
+#: act message's channel and text (for the anti-gaming rules).
 ACT_SCHEMA: dict[str, pl.DataType] = {
     "member": pl.String(),
+    "message": pl.String(),
     "at": pl.Datetime("us"),
     "act": pl.String(),
     "episode": pl.String(),
     "kind": pl.String(),
+    "channel": pl.String(),
     "latency_s": pl.Int64(),
     "attacks_stopped": pl.Boolean(),
     "converted": pl.Boolean(),
     "returned_30d": pl.Boolean(),
     "times_asked_before": pl.Int64(),
+    "text": pl.String(),
 }
 #: ``aimed``: one row per message aimed at a member (by reply or @mention).
 AIMED_SCHEMA: dict[str, pl.DataType] = {
     "target": pl.String(),
+    "giver": pl.String(),
+    "message": pl.String(),
     "at": pl.Datetime("us"),
     "gratitude": pl.Boolean(),
     "personal_attack": pl.Boolean(),
     "bias_accusation": pl.Boolean(),
 }
-#: ``messages``: one row per message.
-MESSAGE_SCHEMA: dict[str, pl.DataType] = {"member": pl.String(), "at": pl.Datetime("us")}
+#: ``messages``: one row per message: its author, UTC time and the author's UTC
+#: offset in minutes (for local hours), channel, length in characters and the
+#: signal labels it carries.
+MESSAGE_SCHEMA: dict[str, pl.DataType] = {
+    "member": pl.String(),
+    "message": pl.String(),
+    "at": pl.Datetime("us"),
+    "offset_min": pl.Int32(),
+    "channel": pl.String(),
+    "chars": pl.Int32(),
+    "labels": pl.List(pl.String()),
+}
 #: ``metrics``: the monthly content records.
 METRIC_SCHEMA: dict[str, pl.DataType] = {
     "member": pl.String(),
@@ -85,8 +103,23 @@ def period_of(at: pl.Expr, period: str) -> pl.Expr:
     raise ValueError(f"period must be one of {PERIODS}, not {period!r}")
 
 
+def _counted(frame: pl.DataFrame) -> pl.Expr:
+    """Rows the anti-gaming rules left standing (all, when not applied)."""
+    if "discounted" in frame.columns:
+        return ~pl.col("discounted").fill_null(False)
+    return pl.lit(True)
+
+
 def _acts_part(acts: pl.DataFrame, period: str) -> pl.DataFrame:
-    a = acts.with_columns(period_of(pl.col("at"), period).alias("period"))
+    a = acts.with_columns(
+        period_of(pl.col("at"), period).alias("period"), _counted(acts).alias("_counted")
+    )
+    dropped = (
+        a.filter(~pl.col("_counted"))
+        .group_by("member", "period")
+        .agg(pl.len().cast(pl.Int64).alias("acts_discounted"))
+    )
+    a = a.filter(pl.col("_counted"))
     counts = [(pl.col("act") == act).sum().cast(pl.Int64).alias(f"acts_{act}") for act in ACTS]
     calmed = (
         pl.col("episode")
@@ -120,7 +153,7 @@ def _acts_part(acts: pl.DataFrame, period: str) -> pl.DataFrame:
         .filter((pl.col("act") == "newcomer_answer") & (pl.col("times_asked_before") > 0))
         .n_unique()
     )
-    return a.group_by("member", "period").agg(
+    counted = a.group_by("member", "period").agg(
         *counts,
         pl.col("episode").n_unique().cast(pl.Int64).alias("episodes_served"),
         calmed.cast(pl.Int64).alias("conflicts_calmed"),
@@ -129,6 +162,7 @@ def _acts_part(acts: pl.DataFrame, period: str) -> pl.DataFrame:
         pl.col("latency_s").median().alias("first_response_s"),
         repeated.cast(pl.Int64).alias("repeated_answered"),
     )
+    return counted.join(dropped, on=["member", "period"], how="full", coalesce=True)
 
 
 def ledger(
@@ -142,14 +176,18 @@ def ledger(
 
     Members appear in a period when they wrote, acted, were aimed at or have
     content metrics in it; missing counts are 0, a missing response time null.
+    ``acts`` and ``aimed`` may carry a ``discounted`` column
+    (:func:`anchorwatch.members.gaming.discount`): those rows are counted
+    apart, not as labour or thanks.
     """
-    parts: list[pl.DataFrame] = []
     acts_part = _acts_part(acts, period)
+    counted = _counted(aimed)
     aimed_part = (
         aimed.with_columns(period_of(pl.col("at"), period).alias("period"))
         .group_by("target", "period")
         .agg(
-            pl.col("gratitude").sum().cast(pl.Int64).alias("thanks_received"),
+            (pl.col("gratitude") & counted).sum().cast(pl.Int64).alias("thanks_received"),
+            (pl.col("gratitude") & ~counted).sum().cast(pl.Int64).alias("thanks_discounted"),
             pl.col("personal_attack").sum().cast(pl.Int64).alias("attacks_received"),
             pl.col("bias_accusation").sum().cast(pl.Int64).alias("accusations_received"),
         )
@@ -172,7 +210,8 @@ def ledger(
     for part in parts:
         out = out.join(part, on=["member", "period"], how="left")
     counts = [c for c in out.columns if c not in ("member", "period", "first_response_s")]
-    return out.with_columns(pl.col(counts).fill_null(0)).sort("member", "period")
+    out = out.with_columns(pl.col(counts).fill_null(0))
+    return out.select(ledger_columns()).sort("member", "period")
 
 
 def ledger_columns() -> Sequence[str]:
@@ -187,7 +226,9 @@ def ledger_columns() -> Sequence[str]:
         "newcomers_stayed",
         "first_response_s",
         "repeated_answered",
+        "acts_discounted",
         "thanks_received",
+        "thanks_discounted",
         "attacks_received",
         "accusations_received",
         "messages",

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Text, cast, func, select
 
 from anchorwatch.episodes.buffer import INPUT_SCHEMA
 from anchorwatch.episodes.faq import ANSWER_SCHEMA, QUESTION_SCHEMA
+from anchorwatch.members.burnout import CARE_SCHEMA
 from anchorwatch.members.ledger import ACT_SCHEMA, AIMED_SCHEMA, MESSAGE_SCHEMA, METRIC_SCHEMA
 from anchorwatch.store import Store, schema
 
@@ -104,20 +105,28 @@ def complaint_responses(store: Store) -> pl.DataFrame:
 
 def ledger_acts(store: Store) -> pl.DataFrame:
     """Attributed acts with their episode's outcome (``members.ledger.ACT_SCHEMA``)."""
-    e, a = schema.episodes, schema.episode_acts
-    stmt = select(
-        a.c.member,
-        a.c.at,
-        a.c.act,
-        e.c.id,
-        e.c.kind,
-        a.c.latency_s,
-        e.c.outcome,
-        e.c.times_asked_before,
-    ).join(e, e.c.id == a.c.episode)
+    e, a, m, c = schema.episodes, schema.episode_acts, schema.messages, schema.conversations
+    stmt = (
+        select(
+            a.c.member,
+            a.c.message,
+            a.c.at,
+            a.c.act,
+            e.c.id,
+            e.c.kind,
+            c.c.channel,
+            a.c.latency_s,
+            e.c.outcome,
+            e.c.times_asked_before,
+            m.c.text,
+        )
+        .join(e, e.c.id == a.c.episode)
+        .join(m, m.c.id == a.c.message)
+        .join(c, c.c.id == m.c.conversation)
+    )
 
     def rows(result: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
-        for member, at, act, eid, kind, latency, outcome, before in result:
+        for member, message, at, act, eid, kind, channel, latency, outcome, before, text in result:
             out = outcome or {}
             converted = (
                 bool(out.get("details_given") or out.get("moved_to_channel"))
@@ -126,15 +135,18 @@ def ledger_acts(store: Store) -> pl.DataFrame:
             )
             yield (
                 member,
+                message,
                 at,
                 act,
                 eid,
                 kind,
+                channel,
                 latency,
                 out.get("attacks_stopped"),
                 converted,
                 out.get("returned_30d"),
                 before,
+                text,
             )
 
     return _frame(store, stmt, ACT_SCHEMA, rows)
@@ -151,7 +163,7 @@ def ledger_aimed(store: Store) -> pl.DataFrame:
     m, s, mem = schema.messages, schema.message_signals, schema.members
     parent = m.alias("parent")
     stmt = (
-        select(m.c.author, m.c.sent_at, m.c.text, s.c.labels, parent.c.author)
+        select(m.c.id, m.c.author, m.c.sent_at, m.c.text, s.c.labels, parent.c.author)
         .join(s, s.c.message == m.c.id)
         .outerjoin(parent, parent.c.id == m.c.reply_to)
     )
@@ -159,7 +171,7 @@ def ledger_aimed(store: Store) -> pl.DataFrame:
     rows = []
     with store.engine.connect() as conn:
         names = {name: mid for mid, name in conn.execute(select(mem.c.id, mem.c.name)) if name}
-        for author, at, text, labels, parent_author in conn.execute(stmt):
+        for mid, author, at, text, labels, parent_author in conn.execute(stmt):
             hit = wanted & set(labels or ())
             if not hit:
                 continue
@@ -168,6 +180,8 @@ def ledger_aimed(store: Store) -> pl.DataFrame:
                 rows.append(
                     (
                         target,
+                        author,
+                        mid,
                         at,
                         "gratitude" in hit,
                         "personal_attack" in hit,
@@ -178,9 +192,31 @@ def ledger_aimed(store: Store) -> pl.DataFrame:
 
 
 def ledger_messages(store: Store) -> pl.DataFrame:
-    """Every message's author and time (``MESSAGE_SCHEMA``)."""
-    m = schema.messages
-    return _frame(store, select(m.c.author, m.c.sent_at), MESSAGE_SCHEMA)
+    """Every message with its channel, length and signal labels (``MESSAGE_SCHEMA``).
+
+    Labels travel as JSON text and are decoded by Polars in one pass; a
+    message not analysed yet has none.
+    """
+    m, s, c = schema.messages, schema.message_signals, schema.conversations
+    stmt = (
+        select(
+            m.c.author,
+            m.c.id,
+            m.c.sent_at,
+            m.c.sent_offset,
+            c.c.channel,
+            func.length(m.c.text),
+            cast(s.c.labels, Text),
+        )
+        .join(c, c.c.id == m.c.conversation)
+        .outerjoin(s, s.c.message == m.c.id)
+    )
+    raw = {**MESSAGE_SCHEMA, "labels": pl.String()}
+    with store.engine.connect() as conn:
+        frame = read_frame(conn, stmt, raw)
+    return frame.with_columns(
+        pl.col("labels").fill_null("[]").str.json_decode(pl.List(pl.String())).alias("labels")
+    )
 
 
 def ledger_metrics(store: Store) -> pl.DataFrame:
@@ -188,3 +224,9 @@ def ledger_metrics(store: Store) -> pl.DataFrame:
     mt = schema.metrics
     stmt = select(mt.c.member, mt.c.period, mt.c.reads, mt.c.plays, mt.c.leads)
     return _frame(store, stmt, METRIC_SCHEMA)
+
+
+def care_frame(store: Store) -> pl.DataFrame:
+    """The care log (``members.burnout.CARE_SCHEMA``)."""
+    ca = schema.care_actions
+    return _frame(store, select(ca.c.member, ca.c.at, ca.c.action), CARE_SCHEMA)

@@ -254,3 +254,16 @@ def community_stats(store: Store) -> CommunityStats:
             ).all()
         ]
     return stats
+
+
+def export_members(store: Store, out: Path, period: str = "month") -> int:
+    """Write one ``member`` object per member and period (DESIGN 3.3); returns the count."""
+    from anchorwatch.engines.members import load_member_frames, member_records, members_table
+
+    frames = load_member_frames(store)
+    records = member_records(members_table(frames, period)) if frames.messages.height else []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        for record in records:
+            fh.write(orjson.dumps(record) + b"\n")
+    return len(records)

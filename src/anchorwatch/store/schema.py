@@ -232,3 +232,19 @@ analysis_state = Table(
     Column("key", String(80), primary_key=True),
     Column("value", JSONType),
 )
+
+#: The care log: what the brand did for a member (a specific thank-you, a
+#: call, a gift, an award, a rest).  Recognition lowers burnout risk, so the
+#: members stage reads it; ``episode`` is the event a thank-you named.
+care_actions = Table(
+    "care_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("member", ID, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("staff", String(200)),
+    Column("episode", String(40)),
+    Column("note", Text),
+    Column("extra", JSONType),
+)

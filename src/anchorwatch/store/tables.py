@@ -1,0 +1,48 @@
+"""Report tables written to files: CSV or XLSX by the file's suffix.
+
+The I/O edge of every tabular report (questions, buffer, members,
+watchlist).  Nested columns (lists, structs) are written as JSON text so a
+spreadsheet shows them whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+TABLE_SUFFIXES = (".csv", ".xlsx")
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    nested = [c for c, dt in frame.schema.items() if isinstance(dt, (pl.List, pl.Struct, pl.Array))]
+    if not nested:
+        return frame
+    return frame.with_columns(
+        pl.col(c).map_elements(
+            lambda v: orjson.dumps(v.to_list() if isinstance(v, pl.Series) else v).decode(),
+            return_dtype=pl.String,
+        )
+        for c in nested
+    )
+
+
+def write_table(frame: pl.DataFrame, path: Path, sheet: str = "anchorwatch") -> None:
+    """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``)."""
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"unsupported table file {path.name}: use {' or '.join(TABLE_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = _flat(frame)
+    if suffix == ".csv":
+        flat.write_csv(path)
+        return
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet[:31])
+    ws.append(list(flat.columns))
+    for row in flat.iter_rows():
+        ws.append(list(row))
+    book.save(path)
