@@ -17,8 +17,16 @@ README = Path(__file__).parent.parent / "README.md"
 
 
 def _commands() -> dict[str, Any]:
+    """Every command by its full name; a group's subcommands as ``group sub``."""
     group: Any = typer.main.get_command(app)
-    return dict(group.commands)
+    out: dict[str, Any] = {}
+    for name, command in group.commands.items():
+        subs = getattr(command, "commands", None)
+        if subs:
+            out.update({f"{name} {sub}": c for sub, c in subs.items()})
+        else:
+            out[name] = command
+    return out
 
 
 COMMANDS = _commands()

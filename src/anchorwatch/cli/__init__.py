@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from anchorwatch import __version__
-from anchorwatch.cli import analysis, data, demo, members, signals
+from anchorwatch.cli import analysis, awards, care, data, demo, members, reports, signals
 from anchorwatch.cli.common import console
 from anchorwatch.i18n import t
 
@@ -22,6 +22,9 @@ demo.register(app)
 signals.register(app)
 analysis.register(app)
 members.register(app)
+reports.register(app)
+awards.register(app)
+care.register(app)
 
 
 @app.command("version", help=t("cli.version.help"))

@@ -43,6 +43,8 @@ class MemberFrames:
     care: pl.DataFrame
     names: dict[str, str]
     findings: pl.DataFrame
+    #: Labels of opted-in private venting messages (``burnout.VENT_SCHEMA``).
+    vents: pl.DataFrame | None = None
 
     @property
     def end_day(self) -> int | None:
@@ -74,8 +76,12 @@ def load_member_frames(store: Store, rules: GamingRules | None = None) -> Member
             mid: name or mid
             for mid, name in conn.execute(select(schema.members.c.id, schema.members.c.name))
         }
+    from anchorwatch.members.burnout import VENT_SCHEMA
+    from anchorwatch.store.venting import opted_in_labels
+
+    vents = pl.DataFrame(opted_in_labels(store), schema=VENT_SCHEMA, orient="row")
     return MemberFrames(
-        acts, aimed, messages, ledger_metrics(store), care_frame(store), names, findings
+        acts, aimed, messages, ledger_metrics(store), care_frame(store), names, findings, vents
     )
 
 
@@ -111,7 +117,9 @@ def risk_at(
 ) -> pl.DataFrame:
     """The risk (``members.burnout.burnout_risk``) at each (member, day) of ``points``."""
     cfg = cfg or burnout_config()
-    daily = daily_activity(frames.messages, frames.acts, frames.aimed, frames.care, cfg)
+    daily = daily_activity(
+        frames.messages, frames.acts, frames.aimed, frames.care, cfg, frames.vents
+    )
     return burnout_risk(daily, points, cfg, care_in_use=frames.care.height > 0)
 
 

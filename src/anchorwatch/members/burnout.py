@@ -72,6 +72,13 @@ CARE_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
 }
 
+#: ``vents``: the signal labels of opted-in private venting messages.
+VENT_SCHEMA: dict[str, pl.DataType] = {
+    "member": pl.String(),
+    "at": pl.Datetime("us"),
+    "labels": pl.List(pl.String()),
+}
+
 #: The per-day totals the windows sum.
 DAILY_COLUMNS = (
     "messages",
@@ -87,6 +94,9 @@ DAILY_COLUMNS = (
     "attacks",
     "accusations",
     "care",
+    "vent_messages",
+    "vent_negative",
+    "vent_fatigue",
 )
 
 _EPOCH = date(1970, 1, 1)
@@ -193,11 +203,15 @@ def daily_activity(
     aimed: pl.DataFrame,
     care: pl.DataFrame,
     cfg: BurnoutConfig,
+    vents: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per member and day (``day`` = days since 1970): the ``DAILY_COLUMNS``.
 
     The frames are the ledger's (``members.ledger``) and ``CARE_SCHEMA``;
     discounted acts and thanks (``members.gaming.discount``) do not count.
+    ``vents`` (``VENT_SCHEMA``) are the labels of the private venting messages
+    of members who opted in to let them count: they add to the negativity
+    and fatigue of the member's own words, never to their activity.
     """
     if "discounted" in acts.columns:
         acts = acts.filter(~pl.col("discounted").fill_null(False))
@@ -233,10 +247,20 @@ def daily_activity(
         pl.len().cast(i64).alias("care")
     )
     parts = [msg, act, aim, cared]
+    if vents is not None and vents.height:
+        parts.append(
+            vents.group_by("member", _day(pl.col("at")).alias("day")).agg(
+                pl.len().cast(i64).alias("vent_messages"),
+                _any_label(cfg.negative_labels).sum().cast(i64).alias("vent_negative"),
+                _any_label(cfg.fatigue_labels).sum().cast(i64).alias("vent_fatigue"),
+            )
+        )
     keys = pl.concat([p.select("member", "day") for p in parts]).unique()
     out = keys
     for part in parts:
         out = out.join(part, on=["member", "day"], how="left")
+    missing = [c for c in DAILY_COLUMNS if c not in out.columns]
+    out = out.with_columns(pl.lit(0, i64).alias(c) for c in missing)
     return out.with_columns(pl.col(DAILY_COLUMNS).fill_null(0)).sort("member", "day")
 
 
@@ -358,9 +382,12 @@ def driver_values(w: pl.DataFrame, cfg: BurnoutConfig, care_in_use: bool) -> pl.
             _clip01(score).alias(f"{name}_score"),
         ]
 
-    def share(col: str, name: str) -> list[pl.Expr]:
-        now = r(col) / pl.col("r_messages").clip(1)
-        base = pl.col(f"b_{col}") / pl.col("b_messages").clip(1)
+    def share(col: str, name: str, vented: bool = False) -> list[pl.Expr]:
+        # Opted-in venting messages count among the member's own words.
+        extra = (lambda w: pl.col(f"{w}_vent_{col}")) if vented else (lambda w: pl.lit(0))
+        words = (lambda w: pl.col(f"{w}_vent_messages")) if vented else (lambda w: pl.lit(0))
+        now = (r(col) + extra("r")) / (pl.col("r_messages") + words("r")).clip(1)
+        base = (pl.col(f"b_{col}") + extra("b")) / (pl.col("b_messages") + words("b")).clip(1)
         score = pl.when(enough_recent).then(_clip01((now - base) / cfg.full[name])).otherwise(0.0)
         return [
             now.alias(f"{name}_value"),
@@ -399,7 +426,7 @@ def driver_values(w: pl.DataFrame, cfg: BurnoutConfig, care_in_use: bool) -> pl.
         *rise("acts", "load", vs_community=True),
         *rise("repeated", "repeated_questions"),
         *share("late", "late_night"),
-        *share("negative", "negativity"),
+        *share("negative", "negativity", vented=True),
         pl.col("r_log_chars")
         .truediv(pl.col("r_messages").clip(1))
         .exp()
@@ -407,7 +434,7 @@ def driver_values(w: pl.DataFrame, cfg: BurnoutConfig, care_in_use: bool) -> pl.
         .alias("curtness_value"),
         mean_chars_b.exp().sub(1).alias("curtness_baseline"),
         pl.when(enough_recent).then(curt).otherwise(0.0).alias("curtness_score"),
-        *share("fatigue", "fatigue"),
+        *share("fatigue", "fatigue", vented=True),
         per_act_r.alias("thanks_per_act_value"),
         per_act_b.alias("thanks_per_act_baseline"),
         pl.when(thanks_ok).then(thanks_fall).otherwise(0.0).alias("thanks_per_act_score"),

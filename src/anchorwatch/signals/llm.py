@@ -1188,6 +1188,16 @@ class LLMDetector:
                 self.usage.completion_tokens += _int(usage.get("completion_tokens"))
             return _content(reply)
 
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        """One chat completion as plain text (no JSON mode), with the same
+        retries, backoff and usage accounting as scoring.  Used to polish
+        thank-you drafts."""
+        json_mode, self.json_mode_ = self.json_mode_, False
+        try:
+            return self._chat(messages)
+        finally:
+            self.json_mode_ = json_mode
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2.0**attempt)
         delay = ceiling / 2 + self._rng.uniform(0, ceiling / 2)

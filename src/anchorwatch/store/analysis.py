@@ -8,6 +8,7 @@ those modules declare, no analysis.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -230,3 +231,110 @@ def care_frame(store: Store) -> pl.DataFrame:
     """The care log (``members.burnout.CARE_SCHEMA``)."""
     ca = schema.care_actions
     return _frame(store, select(ca.c.member, ca.c.at, ca.c.action), CARE_SCHEMA)
+
+
+def thanks_events(store: Store, member: str, start: datetime, end: datetime) -> pl.DataFrame:
+    """The episodes ``member`` acted in between ``start`` and ``end`` (UTC), with
+    their outcome, the conversation's title and the subject's first message
+    (``care.thanks.EVENT_SCHEMA``)."""
+    from anchorwatch.care.thanks import EVENT_SCHEMA
+
+    e, a, m, c = schema.episodes, schema.episode_acts, schema.messages, schema.conversations
+    stmt = (
+        select(
+            e.c.id,
+            e.c.kind,
+            e.c.started_at,
+            e.c.conversation,
+            c.c.title,
+            c.c.stream,
+            e.c.messages,
+            e.c.subject,
+            e.c.outcome,
+            a.c.act,
+            a.c.message,
+        )
+        .join(a, a.c.episode == e.c.id)
+        .outerjoin(c, c.c.id == e.c.conversation)
+        .where(a.c.member == member, a.c.at >= start, a.c.at < end)
+        .order_by(e.c.started_at, e.c.id, a.c.at)
+    )
+    episodes: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for (
+            eid,
+            kind,
+            started,
+            conv,
+            title,
+            stream,
+            msgs,
+            subject,
+            outcome,
+            act,
+            mid,
+        ) in conn.execute(stmt):
+            ep = episodes.setdefault(
+                eid,
+                {
+                    "episode": eid,
+                    "kind": kind,
+                    "started_at": started,
+                    "conversation": conv,
+                    "title": title,
+                    "stream": bool(stream),
+                    "ids": list(msgs or []),
+                    "subject": subject,
+                    "outcome": outcome or {},
+                    "acts": [],
+                    "messages": [],
+                },
+            )
+            ep["acts"].append(act)
+            if mid not in ep["messages"]:
+                ep["messages"].append(mid)
+        # The subject's first message in each episode: what it was about.
+        wanted = {i for ep in episodes.values() for i in ep["ids"]}
+        texts: dict[str, tuple[str, str]] = {}
+        ids = sorted(wanted)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for mid, author, text in conn.execute(
+                select(m.c.id, m.c.author, m.c.text).where(m.c.id.in_(chunk))
+            ):
+                texts[mid] = (author, text)
+    rows = []
+    for ep in episodes.values():
+        first = next(
+            (texts[i][1] for i in ep["ids"] if i in texts and texts[i][0] == ep["subject"]), None
+        )
+        out = ep["outcome"]
+        rows.append(
+            {
+                "episode": ep["episode"],
+                "kind": ep["kind"],
+                "started_at": ep["started_at"],
+                "conversation": ep["conversation"],
+                "title": ep["title"],
+                "stream": ep["stream"],
+                "subject_text": first,
+                "acts": ep["acts"],
+                "messages": ep["messages"],
+                **{
+                    k: out.get(k)
+                    for k in (
+                        "attacks_stopped",
+                        "agreement",
+                        "details_given",
+                        "moved_to_channel",
+                        "sentiment_first",
+                        "sentiment_last",
+                        "thanked",
+                        "returned_30d",
+                        "welcomed",
+                        "first_post",
+                    )
+                },
+            }
+        )
+    return pl.DataFrame(rows, schema=EVENT_SCHEMA)

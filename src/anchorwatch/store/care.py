@@ -42,7 +42,10 @@ def log_care_action(
     """Add one care action; returns its id.  ``at`` is UTC (default: now)."""
     if action not in CARE_ACTIONS:
         raise ValueError(f"unknown care action {action!r}; one of {', '.join(CARE_ACTIONS)}")
-    when = (at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    at = at or datetime.now(UTC)
+    # A time without a zone is UTC (as the CLI and the API document), never
+    # the server's local time.
+    when = at.replace(tzinfo=None) if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
     ca = schema.care_actions
     with store.engine.begin() as conn:
         known = conn.execute(select(schema.members.c.id).where(schema.members.c.id == member))

@@ -248,3 +248,87 @@ care_actions = Table(
     Column("note", Text),
     Column("extra", JSONType),
 )
+
+#: Staff accounts of the web app and the API (DESIGN 3.4).  Passwords are
+#: Argon2id hashes; roles: admin, operator, care, analyst.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(300)),
+    Column("created_at", DateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+#: API tokens: only their SHA-256 is kept, so a copy of the database holds no
+#: usable token.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_used_at", DateTime),
+    Column("revoked_at", DateTime),
+)
+
+#: Private venting channels (倾诉渠道): one member, one assigned care user, a
+#: link whose token is kept only as a SHA-256, an expiry and a revocation.
+vent_channels = Table(
+    "vent_channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("member", ID, nullable=False, index=True),
+    Column("care_user", Integer, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("opt_in_risk", Boolean, nullable=False, default=False),
+)
+
+#: What the member and the care user wrote in a channel, encrypted with the
+#: key named by ``key_id`` (kept outside the database).  ``labels`` (the
+#: signal labels of a member's message) are kept only when the member opted in
+#: to let their messages count in their own burnout risk.
+vent_messages = Table(
+    "vent_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", Integer, nullable=False, index=True),
+    Column("member", ID, nullable=False, index=True),
+    Column("author", String(10), nullable=False),
+    Column("care_user", Integer),
+    Column("at", DateTime, nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("labels", JSONType),
+)
+
+#: Browser sessions of the web app: the cookie holds a random id of which only
+#: the SHA-256 is kept here, with the session's CSRF token and its expiry.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+#: Who looked at or did what to whom: views of a member's burnout risk and
+#: venting messages, erasures, care actions.  Never the data itself.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("user_name", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("member", ID, index=True),
+    Column("detail", JSONType),
+)
