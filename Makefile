@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 ## demo: set up a fresh machine and run the main job on the embedded default
 demo: install
-	$(BIN)/anchorwatch quickstart --dir demo
+	$(BIN)/anchorwatch quickstart --dir demo --serve
 
 ## test: the whole test suite (lint, format, types, tests on SQLite and PostgreSQL)
 test: install

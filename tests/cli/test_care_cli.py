@@ -171,3 +171,34 @@ def test_accounts_tokens_keys_and_vent_links(year: str, tmp_path: Path) -> None:
     assert refused.exit_code == 2
     invoke(runner, "vent", "revoke", "1", "--db", year)
     assert "revoked" in invoke(runner, "vent", "list", "--db", year)
+
+
+def test_quickstart_serves_with_printed_logins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    served: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: served.append((host, port)))
+    # Set, so that the value quickstart puts there is undone after the test.
+    monkeypatch.setenv("ANCHORWATCH_KEY_FILE", "")
+    runner = CliRunner()
+    out = invoke(
+        runner,
+        "quickstart",
+        "--dir",
+        str(tmp_path),
+        "--messages",
+        "1500",
+        "--serve",
+        "--port",
+        "8765",
+    )
+    assert served == [("127.0.0.1", 8765)]
+    assert "admin" in out and "care" in out and "password" in out.lower()
+    assert (tmp_path / "keys.json").exists()
+    from anchorwatch.store import open_store
+    from anchorwatch.store.users import authenticate
+
+    password = out.split("account admin (admin), password ")[1].split()[0]
+    assert authenticate(open_store(str(tmp_path / "anchorwatch.db")), "admin", password)

@@ -23,6 +23,7 @@ from anchorwatch.web import create_app
 from anchorwatch.web.settings import WebSettings
 
 from ..conftest import FIXTURES
+from ..store.raw import assert_absent, database_bytes
 
 SECRET = "最近真的好累，每天下班还要回答几十个同样的问题，不想管了"
 
@@ -72,10 +73,9 @@ def test_a_member_writes_and_it_is_ciphertext_at_rest(world: dict) -> None:
     raw = bytes(rows[0].ciphertext)
     assert SECRET.encode() not in raw and "好累".encode() not in raw
     assert rows[0].labels is None  # not opted in: no labels either
-    # The database file holds no clear text either (SQLite).
-    if store.dialect == "sqlite":
-        db_file = store.engine.url.database
-        assert db_file and "好累".encode() not in Path(db_file).read_bytes()
+    # The database files hold no clear text either (SQLite file and log;
+    # PostgreSQL dump and table files).
+    assert_absent(database_bytes(store), ["好累", SECRET], f"the {store.dialect} database files")
 
 
 def test_only_the_assigned_care_user_reads(world: dict) -> None:
@@ -160,6 +160,56 @@ def test_without_a_key_the_channel_refuses_to_run(store: Store, tmp_path: Path) 
     assert client.post(f"/vent/{token}", json={"text": SECRET}).status_code == 503
     with store.engine.connect() as conn:
         assert conn.execute(select(schema.vent_messages)).first() is None
+
+
+def test_with_a_missing_or_broken_key_file_nothing_is_stored(store: Store, tmp_path: Path) -> None:
+    _land(store, tmp_path)
+    add_user(store, "小林", "care", "password-1")
+    token, _ = invite(store, "u_he", "小林")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": "anchorwatch.keys.v1", "current": "k1", "keys": {}}')
+    for key_file in (str(tmp_path / "nowhere.json"), str(broken)):
+        client = TestClient(create_app(store, settings=WebSettings(key_file=key_file)))
+        r = client.post(f"/vent/{token}", json={"text": SECRET})
+        assert r.status_code == 503
+    with store.engine.connect() as conn:
+        assert conn.execute(select(schema.vent_messages)).first() is None
+
+
+def test_old_and_new_messages_decrypt_after_rotation_and_reencryption(
+    world: dict, keys: Path
+) -> None:
+    from anchorwatch.store.venting import key_usage, reencrypt
+
+    client, store, tokens = world["client"], world["store"], world["tokens"]
+    url = "/api/v1/care/vents?member=u_he"
+    assert client.post(f"/vent/{world['link']}", json={"text": SECRET}).status_code == 201
+    old = Vault.load(keys).current
+    new = rotate_key_file(keys)
+    # The server loads the key file when it starts: a restarted one writes
+    # with the new key and reads both.
+    settings = WebSettings(key_file=str(keys), vent_max_chars=4000, vent_max_per_hour=3)
+    client = TestClient(create_app(store, settings=settings))
+    reply = "新钥匙加密的第二条"
+    assert client.post(f"/vent/{world['link']}", json={"text": reply}).status_code == 201
+    assert key_usage(store) == {old: 1, new: 1}
+    read = client.get(url, headers=_auth(tokens["care"])).json()
+    assert [m["text"] for m in read] == [SECRET, reply]
+    vm = schema.vent_messages
+    stmt = select(vm.c.ciphertext).order_by(vm.c.id)
+    with store.engine.connect() as conn:
+        before = [bytes(c) for c in conn.execute(stmt).scalars()]
+    assert reencrypt(store, Vault.load(keys)) == {old: 1}
+    assert key_usage(store) == {new: 2}
+    with store.engine.connect() as conn:
+        after = [bytes(c) for c in conn.execute(stmt).scalars()]
+    # The old message was encrypted again; the new one was left alone.
+    assert after[0] != before[0] and after[1] == before[1]
+    retire_key(keys, old)
+    client = TestClient(create_app(store, settings=settings))
+    read = client.get(url, headers=_auth(tokens["care"])).json()
+    assert [m["text"] for m in read] == [SECRET, reply]
+    assert_absent(database_bytes(store), [SECRET, reply], f"the {store.dialect} database files")
 
 
 def test_key_file_rotation(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ tones read differently.  Pure functions; the events are read by
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -132,8 +133,11 @@ def _cjk(text: str) -> bool:
 
 def _keywords(text: str, stop: frozenset[str]) -> str:
     """The two main keywords of a Chinese text, in the order they appear."""
+    import jieba
     import jieba.analyse
 
+    # jieba announces loading its dictionary on stderr; a CLI user need not see it.
+    jieba.setLogLevel(logging.WARNING)
     tags = jieba.analyse.extract_tags(text, topK=6, allowPOS=("n", "nz", "vn", "v", "eng"))
     tags = sorted([t for t in tags if t.lower() not in stop][:2], key=text.find)
     return "".join(tags) or (_PUNCT.split(text)[0][:12] or text[:12])

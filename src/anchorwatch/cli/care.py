@@ -1,6 +1,6 @@
 """Care commands (DESIGN 1.4, 3.4, 3.5): `thanks`, `care log|history`,
 `vent invite|revoke|list`, `user add|list`, `token create|revoke`,
-`key create|rotate`, `serve`."""
+`key create|rotate|reencrypt|retire`, `serve`."""
 
 from __future__ import annotations
 
@@ -411,6 +411,10 @@ def key_create(
 @user_errors
 def key_rotate(
     path: Annotated[Path, typer.Argument(metavar="PATH", help=t("cli.key.path_help"))],
+    reencrypt: Annotated[
+        bool, typer.Option("--reencrypt", help=t("cli.key.reencrypt_flag_help"))
+    ] = False,
+    db: DbOption = None,
 ) -> None:
     from anchorwatch.care.vault import VaultError, rotate_key_file
 
@@ -419,6 +423,59 @@ def key_rotate(
     except VaultError as exc:
         raise UserError(exc.code, **exc.params) from None
     console.print(t("cli.key.rotated", path=path, key_id=key_id))
+    if reencrypt:
+        _reencrypt(path, db)
+
+
+def _reencrypt(path: Path, db: str | None) -> None:
+    from anchorwatch.care.vault import Vault, VaultError
+    from anchorwatch.store import open_store
+    from anchorwatch.store.venting import key_usage, reencrypt
+
+    store = open_store(db)
+    try:
+        vault = Vault.load(path)
+        moved = reencrypt(store, vault)
+    except VaultError as exc:
+        raise UserError(exc.code, **exc.params) from None
+    console.print(
+        t("cli.key.reencrypted", n=sum(moved.values()), key_id=vault.current, url=store.display_url)
+    )
+    unused = sorted(set(vault.keys) - set(key_usage(store)) - {vault.current})
+    if unused:
+        console.print(t("cli.key.retirable", keys=", ".join(unused), path=path))
+
+
+@key_app.command("reencrypt", help=t("cli.key.reencrypt_help"))
+@user_errors
+def key_reencrypt(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help=t("cli.key.path_help"))],
+    db: DbOption = None,
+) -> None:
+    _reencrypt(path, db)
+
+
+@key_app.command("retire", help=t("cli.key.retire_help"))
+@user_errors
+def key_retire(
+    path: Annotated[Path, typer.Argument(metavar="PATH", help=t("cli.key.path_help"))],
+    key_id: Annotated[str, typer.Argument(metavar="KEY_ID", help=t("cli.key.key_id_help"))],
+    db: DbOption = None,
+) -> None:
+    """Remove an old key from the key file, once no stored row uses it."""
+    from anchorwatch.care.vault import VaultError, retire_key
+    from anchorwatch.store import open_store
+    from anchorwatch.store.venting import key_usage
+
+    store = open_store(db)
+    used = key_usage(store).get(key_id, 0)
+    if used:
+        raise UserError("error.key_in_use", key_id=key_id, n=used, url=store.display_url)
+    try:
+        retire_key(path, key_id)
+    except VaultError as exc:
+        raise UserError(exc.code, **exc.params) from None
+    console.print(t("cli.key.retired", key_id=key_id, path=path))
 
 
 @user_errors

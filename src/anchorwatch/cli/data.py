@@ -1,4 +1,4 @@
-"""Store commands: init, import, stats, export (DESIGN 3.3)."""
+"""Store commands: init, import, stats, export (DESIGN 3.3), retention apply."""
 
 from __future__ import annotations
 
@@ -33,11 +33,15 @@ EXPORTS = ("records", "episodes", "members")
 REJECTS_PRINTED = 20
 
 
+retention_app = typer.Typer(help=t("cli.retention.help"), no_args_is_help=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("init", help=t("cli.init.help"))(init)
     app.command("import", help=t("cli.import.help"))(import_file)
     app.command("stats", help=t("cli.stats.help"))(stats)
     app.command("export", help=t("cli.export.help"))(export)
+    app.add_typer(retention_app, name="retention")
 
 
 @user_errors
@@ -197,3 +201,45 @@ def export(
     else:
         count = export_records(store, out)
     console.print(t("cli.export.done", count=f"{count:,}", path=out))
+
+
+@retention_app.command("apply", help=t("cli.retention.apply_help"))
+@user_errors
+def retention_apply(
+    db: DbOption = None,
+    months: Annotated[
+        int | None,
+        typer.Option("--months", help=t("cli.retention.months_help"), show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help=t("cli.retention.dry_run_help"))
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=t("cli.members.json_help"))] = False,
+) -> None:
+    """Empty the text of messages older than the retention policy allows."""
+    import orjson
+
+    from anchorwatch.store.retention import RetentionError, apply_retention
+
+    store = open_store(db)
+    try:
+        report = apply_retention(store, months, dry_run=dry_run)
+    except RetentionError as exc:
+        raise UserError(exc.code, **exc.params) from None
+    if as_json:
+        console.print_json(orjson.dumps({**report.as_dict(), "dry_run": dry_run}).decode())
+        return
+    title = "cli.retention.title_dry" if dry_run else "cli.retention.title"
+    view = Table(
+        title=t(title, months=report.months, cutoff=f"{report.cutoff:%Y-%m-%d}"), show_header=False
+    )
+    view.add_column()
+    view.add_column(justify="right")
+    view.add_row(t("cli.retention.removed"), f"{report.removed:,}")
+    view.add_row(t("cli.retention.already"), f"{report.already:,}")
+    view.add_row(t("cli.retention.waiting"), f"{report.waiting:,}")
+    if report.vectors_deleted:
+        view.add_row(t("cli.retention.vectors"), f"{report.vectors_deleted:,}")
+    console.print(view)
+    if report.waiting:
+        console.print(t("cli.retention.run_analyze", n=f"{report.waiting:,}"))

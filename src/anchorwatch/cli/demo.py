@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -66,6 +66,9 @@ def quickstart(
     messages: MessagesOption = 30_000,
     seed: SeedOption = 7,
     db: Annotated[str | None, typer.Option("--db", help=t("cli.db_help"))] = None,
+    serve: Annotated[bool, typer.Option("--serve", help=t("cli.quickstart.serve_help"))] = False,
+    host: Annotated[str, typer.Option("--host", help=t("cli.serve.host_help"))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help=t("cli.serve.port_help"))] = 8000,
 ) -> None:
     from anchorwatch.cli.data import print_summary, run_import, stats
     from anchorwatch.ingest.jsonl import JsonlSource
@@ -90,3 +93,34 @@ def quickstart(
 
     analyze(db=db_url, backend=None, batch_size=2_000, quiet=False)
     questions(db=db_url, top=10, out=None)
+    if serve:
+        _serve_demo(store, workdir, db_url, host, port)
+
+
+def _serve_demo(store: Any, workdir: Path, db_url: str, host: str, port: int) -> None:
+    """Serve the demo with fresh logins: an admin and a care user, new
+    passwords printed each run, and a venting key beside the database."""
+    import os
+    import secrets
+
+    from anchorwatch.care.vault import ENV_KEY_FILE, create_key_file
+    from anchorwatch.store.users import AccountError, add_user, set_password
+
+    key_file = workdir / "keys.json"
+    if not key_file.exists():
+        create_key_file(key_file)
+    os.environ[ENV_KEY_FILE] = str(key_file.resolve())
+    logins = []
+    for name, role in (("admin", "admin"), ("care", "care")):
+        password = secrets.token_urlsafe(9)
+        try:
+            add_user(store, name, role, password)
+        except AccountError:
+            set_password(store, name, password)
+        logins.append((name, role, password))
+    console.rule(t("cli.quickstart.serving", url=f"http://{host}:{port}"))
+    for name, role, password in logins:
+        console.print(t("cli.quickstart.login", name=name, role=role, password=password))
+    from anchorwatch.cli.care import serve as run_server
+
+    run_server(db=db_url, host=host, port=port)

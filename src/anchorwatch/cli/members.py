@@ -1,4 +1,5 @@
-"""`anchorwatch members`, `member`, `watchlist`, `backtest`: DESIGN 1.3-1.4, issue 5."""
+"""`anchorwatch members`, `member show|export|erase`, `watchlist`, `backtest`:
+DESIGN 1.3-1.5, issues 5 and 10."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import orjson
 import polars as pl
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from anchorwatch.cli.common import DbOption, UserError, console, user_errors
 from anchorwatch.i18n import t
@@ -23,9 +25,26 @@ TableOut = Annotated[Path | None, typer.Option("--output", "-o", help=t("cli.mem
 JsonFlag = Annotated[bool, typer.Option("--json", help=t("cli.members.json_help"))]
 
 
+class MemberGroup(TyperGroup):
+    """``anchorwatch member``: ``show``, ``export``, ``erase``.
+
+    ``anchorwatch member ID [options]`` is the shorthand of ``member show ID``
+    it always was: a first word that names no subcommand (or an option other
+    than ``--help``) is read as ``show``'s.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+member_app = typer.Typer(cls=MemberGroup, help=t("cli.member.group_help"), no_args_is_help=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("members", help=t("cli.members.help"))(members)
-    app.command("member", help=t("cli.member.help"))(member)
+    app.add_typer(member_app, name="member")
     app.command("watchlist", help=t("cli.watchlist.help"))(watchlist)
     app.command("backtest", help=t("cli.backtest.help"))(backtest)
 
@@ -162,12 +181,17 @@ def _texts(store: Any, ids: list[str]) -> dict[str, str]:
     from sqlalchemy import select
 
     from anchorwatch.store import schema
+    from anchorwatch.store.retention import removed_text
 
     if not ids:
         return {}
     m = schema.messages
+    stmt = select(m.c.id, m.c.text, m.c.text_removed_at).where(m.c.id.in_(ids))
     with store.engine.connect() as conn:
-        return dict(conn.execute(select(m.c.id, m.c.text).where(m.c.id.in_(ids))).all())
+        return {
+            mid: removed_text() if removed is not None else text
+            for mid, text, removed in conn.execute(stmt)
+        }
 
 
 def _driver_table(drivers: list[dict[str, Any]], texts: dict[str, str]) -> Table:
@@ -188,6 +212,7 @@ def _driver_table(drivers: list[dict[str, Any]], texts: dict[str, str]) -> Table
     return view
 
 
+@member_app.command("show", help=t("cli.member.help"))
 @user_errors
 def member(
     member_id: Annotated[str, typer.Argument(metavar="ID", help=t("cli.member.id_help"))],
@@ -206,6 +231,10 @@ def member(
         # Members may be addressed by display name too.
         by_name = [mid for mid, name in frames.names.items() if name == member_id]
         if len(by_name) != 1:
+            from anchorwatch.store.erased import erased_list
+
+            if erased_list(store).member(member_id):
+                raise UserError("error.already_erased", member=member_id)
             raise UserError("error.no_member", member=member_id)
         member_id = by_name[0]
     table = members_table(frames, period)
@@ -274,6 +303,128 @@ def member(
         console.print(_driver_table(record["drivers"], _texts(store, ids)))
     for f in record["gaming"]:
         console.print(t("cli.member.gaming", reason=f["reason"], n=f["discounted"]))
+
+
+ByOption = Annotated[
+    str | None, typer.Option("--by", help=t("cli.member.by_help"), show_default=False)
+]
+
+
+def _by(by: str | None) -> str:
+    """Who acts, for the audit log: ``--by``, else ``cli:`` and the OS user."""
+    if by:
+        return by
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in a bare container
+        return "cli"
+
+
+@member_app.command("export", help=t("cli.member.export_help"))
+@user_errors
+def member_export(
+    member_id: Annotated[str, typer.Argument(metavar="ID", help=t("cli.member.id_help"))],
+    db: DbOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help=t("cli.member.export_output_help"))
+    ] = None,
+    by: ByOption = None,
+    no_awards: Annotated[
+        bool, typer.Option("--no-awards", help=t("cli.member.no_awards_help"))
+    ] = False,
+) -> None:
+    """Everything held about one member, as one JSON document (DESIGN 3.5)."""
+    import sys
+
+    from anchorwatch.care.vault import ENV_KEY_FILE, Vault, VaultError
+    from anchorwatch.store import open_store
+    from anchorwatch.store.erasure import ErasureError
+    from anchorwatch.store.member_export import export_member, write_member_export
+
+    store = open_store(db)
+    vault: Vault | None = None
+    try:
+        vault = Vault.from_env()
+    except VaultError as exc:
+        if exc.code != "error.key_not_set":
+            raise UserError(exc.code, **exc.params) from None
+    try:
+        doc = export_member(store, member_id, vault=vault, by=_by(by), awards=not no_awards)
+    except ErasureError as exc:
+        raise UserError(exc.code, **exc.params) from None
+    if doc["venting"]["messages"] and not doc["venting"]["decrypted"]:
+        raise UserError("error.export_needs_key", name=ENV_KEY_FILE)
+    if out is None:
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+        return
+    write_member_export(doc, out)
+    console.print(
+        t(
+            "cli.member.exported",
+            member=doc["member"],
+            path=out,
+            messages=len(doc["messages"]),
+            episodes=len(doc["episodes"]),
+            vents=len(doc["venting"]["messages"]),
+        )
+    )
+
+
+@member_app.command("erase", help=t("cli.member.erase_help"))
+@user_errors
+def member_erase(
+    member_id: Annotated[str, typer.Argument(metavar="ID", help=t("cli.member.id_help"))],
+    db: DbOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help=t("cli.member.yes_help"))] = False,
+    by: ByOption = None,
+    no_analyze: Annotated[
+        bool, typer.Option("--no-analyze", help=t("cli.member.no_analyze_help"))
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Erase one member and everything derived from them; no copy stays (DESIGN 3.5)."""
+    from anchorwatch.store import open_store
+    from anchorwatch.store.erasure import (
+        ErasureError,
+        compact_pending,
+        erase_member,
+        erasure_preview,
+    )
+
+    store = open_store(db)
+    try:
+        if not yes:
+            counts = erasure_preview(store, member_id)
+            summary = ", ".join(f"{t('cli.member.erase_' + k)} {n:,}" for k, n in counts.items())
+            console.print(t("cli.member.erase_preview", member=member_id, summary=summary))
+            if not typer.confirm(t("cli.member.erase_confirm", member=member_id), default=False):
+                raise typer.Abort()
+        report = erase_member(store, member_id, by=_by(by), reanalyze=not no_analyze)
+    except ErasureError as exc:
+        # Erased already, with the files left to compact: finish that.
+        if exc.code == "error.already_erased" and compact_pending(store):
+            console.print(t("cli.member.compacted", member=member_id))
+            return
+        raise UserError(exc.code, **exc.params) from None
+    if as_json:
+        console.print_json(orjson.dumps(report.as_dict()).decode())
+        return
+    view = Table(title=t("cli.member.erased_title", ref=report.member), show_header=False)
+    view.add_column()
+    view.add_column(justify="right")
+    for table, n in report.deleted.items():
+        if n:
+            view.add_row(t("cli.member.erased_rows", table=table), f"{n:,}")
+    view.add_row(t("cli.member.erased_tombstoned"), f"{report.tombstoned:,}")
+    view.add_row(t("cli.member.erased_titles"), f"{report.titles_cleared:,}")
+    view.add_row(t("cli.member.erased_reopened"), f"{report.reopened:,}")
+    view.add_row(t("cli.member.erased_seconds"), f"{report.seconds:.2f}")
+    console.print(view)
+    if not report.reanalysed:
+        console.print(t("cli.member.erased_analyze"))
 
 
 def _parse_day(value: str | None) -> date | None:

@@ -398,7 +398,10 @@ def _message_texts(store: Store, ids: Iterable[str]) -> dict[str, tuple[str, dat
     if not wanted:
         return {}
     m = schema.messages
-    stmt = select(m.c.id, m.c.text, m.c.sent_at, m.c.sent_offset).where(m.c.id.in_(wanted))
+    # A text the retention policy removed is not quoted.
+    stmt = select(m.c.id, m.c.text, m.c.sent_at, m.c.sent_offset).where(
+        m.c.id.in_(wanted), m.c.text_removed_at.is_(None)
+    )
     with store.engine.connect() as conn:
         return {mid: (text, at, off) for mid, text, at, off in conn.execute(stmt)}
 

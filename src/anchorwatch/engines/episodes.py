@@ -45,6 +45,7 @@ from anchorwatch.episodes.threads import assign_threads
 from anchorwatch.signals.labels import LABELS
 from anchorwatch.store import Store, schema, writer
 from anchorwatch.store.analysis import read_frame
+from anchorwatch.store.erasure import REFRESH_KEY
 
 FORUM_GROUP = 400
 STREAM_SLICE = 20_000
@@ -264,14 +265,23 @@ def _replace(
     new_threads: list[dict[str, Any]],
     version: str,
 ) -> None:
-    """One unit of work: thread rows of new messages, episodes of touched threads."""
+    """One unit of work: thread rows of new messages, episodes of touched threads.
+
+    Episodes opened by a message whose text the retention policy removed are
+    frozen: they stay as they were stored (they cannot be detected again
+    without the text), and a detection anchored on such a message is dropped.
+    """
     e, ea = schema.episodes, schema.episode_acts
     touched = sorted(set(threads))
     ids = [ep.id for ep in eps]
+    frozen: set[str] = set()
     for part in _chunks(touched):
         old = list(conn.execute(select(e.c.id).where(e.c.thread.in_(part))).scalars())
         ids.extend(old)
-    ids = sorted(set(ids))
+        frozen.update(conn.execute(_frozen().where(e.c.thread.in_(part))).scalars())
+    removed = _removed(conn, [ep.anchor for ep in eps])
+    eps = [ep for ep in eps if ep.id not in frozen and ep.anchor not in removed]
+    ids = sorted(set(ids) - frozen)
     for part in _chunks(ids):
         conn.execute(delete(ea).where(ea.c.episode.in_(part)))
         conn.execute(delete(e).where(e.c.id.in_(part)))
@@ -281,6 +291,26 @@ def _replace(
     if acts:
         writer.insert_ignore(conn, ea, acts)
     writer.insert_ignore(conn, schema.message_threads, new_threads)
+
+
+def _frozen() -> Any:
+    """Ids of episodes opened by a message whose text was removed (a SELECT)."""
+    e, m = schema.episodes, schema.messages
+    return select(e.c.id).join(m, m.c.id == e.c.anchor).where(m.c.text_removed_at.is_not(None))
+
+
+def _removed(conn: Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are messages whose text the retention policy removed."""
+    m = schema.messages
+    found: set[str] = set()
+    wanted = sorted(set(ids))
+    for part in _chunks(wanted):
+        found.update(
+            conn.execute(
+                select(m.c.id).where(m.c.id.in_(part), m.c.text_removed_at.is_not(None))
+            ).scalars()
+        )
+    return found
 
 
 def _thread_groups(batch: MessageBatch, wanted: set[str]) -> dict[str, list[int]]:
@@ -416,8 +446,18 @@ def _check_version(store: Store, cfg: EpisodesConfig) -> bool:
         stored = conn.execute(select(st.c.value).where(st.c.key == "episodes")).scalar()
         if stored == {"version": cfg.version}:
             return False
-        for table in (schema.episode_acts, schema.episodes, schema.message_threads):
-            conn.execute(delete(table))
+        # What rests on text the retention policy removed cannot be recomputed:
+        # those messages keep their threads, the episodes they opened stay.
+        ea, e, mt, m = (
+            schema.episode_acts,
+            schema.episodes,
+            schema.message_threads,
+            schema.messages,
+        )
+        removed = select(m.c.id).where(m.c.text_removed_at.is_not(None))
+        conn.execute(delete(ea).where(ea.c.episode.not_in(_frozen())))
+        conn.execute(delete(e).where(e.c.id.not_in(_frozen())))
+        conn.execute(delete(mt).where(mt.c.message.not_in(removed)))
         writer.upsert(
             conn,
             st,
@@ -469,7 +509,8 @@ def run_episodes(
     run.recomputed_all = _check_version(store, cfg)
     with store.engine.connect() as conn:
         todo = _todo(conn)
-        if not todo and _joins_settled(conn):
+        refresh = _refresh_pending(conn)
+        if not todo and _joins_settled(conn) and not refresh:
             run.seconds = time.perf_counter() - started
             return run  # nothing new since the last run: nothing to read or write
         com = _community(conn, cfg)
@@ -511,8 +552,19 @@ def run_episodes(
     _orphan_arrivals(store, com, cfg)
     run.returned_updated = _update_returned(store, cfg)
     run.questions_embedded, run.clusters_updated = _update_clusters(store, cfg, embedder)
+    if refresh:
+        with store.engine.begin() as conn:
+            st = schema.analysis_state
+            conn.execute(delete(st).where(st.c.key == REFRESH_KEY))
     run.seconds = time.perf_counter() - started
     return run
+
+
+def _refresh_pending(conn: Connection) -> bool:
+    """An erasure removed episodes and messages: the community-wide outcomes
+    (came back, repeated questions) are recomputed even if no message is new."""
+    st = schema.analysis_state
+    return conn.execute(select(st.c.key).where(st.c.key == REFRESH_KEY)).first() is not None
 
 
 def _orphan_arrivals(store: Store, com: _Community, cfg: EpisodesConfig) -> None:
@@ -607,6 +659,12 @@ def _update_clusters(store: Store, cfg: EpisodesConfig, embedder: Embed | None) 
         if not qs:
             return 0, 0
         stored = dict(conn.execute(select(qv.c.message, qv.c.vector)).all())
+        # A question whose text was removed with its embedding keeps the
+        # cluster it had; it cannot be encoded again.
+        gone = _removed(conn, [r.question for r in qs if r.question not in stored])
+        qs = [r for r in qs if r.question not in gone]
+        if not qs:
+            return 0, 0
         missing = [r.question for r in qs if r.question not in stored]
         texts: dict[str, str] = {}
         for part in _chunks(missing):

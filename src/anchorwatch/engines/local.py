@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import aliased
 
 from anchorwatch.signals import Detector
@@ -41,13 +41,19 @@ class SignalsRun:
 
 
 def _unscored_batch(conn: Connection, after: str, limit: int) -> list[Any]:
+    """Messages without signals after ``after``, with the text they reply to.
+
+    A message whose text the retention policy removed is never scored (there
+    is nothing to read), and a removed parent gives no context.
+    """
     msg, sig = schema.messages, schema.message_signals
     parent = aliased(msg)
+    context = case((parent.c.text_removed_at.is_(None), parent.c.text), else_=None)
     stmt = (
-        select(msg.c.id, msg.c.text, parent.c.text.label("context"))
+        select(msg.c.id, msg.c.text, context.label("context"))
         .outerjoin(sig, sig.c.message == msg.c.id)
         .outerjoin(parent, parent.c.id == msg.c.reply_to)
-        .where(msg.c.id > after, sig.c.message.is_(None))
+        .where(msg.c.id > after, sig.c.message.is_(None), msg.c.text_removed_at.is_(None))
         .order_by(msg.c.id)
         .limit(limit)
     )
@@ -67,11 +73,15 @@ def run_signals(
     """
     run = SignalsRun(backend=detector.name)
     with store.engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(schema.messages)).scalar_one())
-        run.already = int(
-            conn.execute(select(func.count()).select_from(schema.message_signals)).scalar_one()
+        msg, sig = schema.messages, schema.message_signals
+        run.already = int(conn.execute(select(func.count()).select_from(sig)).scalar_one())
+        todo = int(
+            conn.execute(
+                select(func.count())
+                .select_from(msg.outerjoin(sig, sig.c.message == msg.c.id))
+                .where(sig.c.message.is_(None), msg.c.text_removed_at.is_(None))
+            ).scalar_one()
         )
-    todo = total - run.already
     started = time.perf_counter()
     after = ""
     while True:

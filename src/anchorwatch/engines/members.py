@@ -66,10 +66,17 @@ def load_member_frames(store: Store, rules: GamingRules | None = None) -> Member
         ledger_messages,
         ledger_metrics,
     )
+    from anchorwatch.store.retention import SURROGATE_PREFIX
 
     messages = ledger_messages(store)
     acts, aimed, findings = discount(
         ledger_acts(store), ledger_aimed(store), messages, rules or gaming_rules()
+    )
+    # A text the retention policy removed stood in as its fingerprint for the
+    # reply-spam rule; from here on it is empty (no dossier quotes it).
+    removed = pl.col("text").str.starts_with(SURROGATE_PREFIX)
+    acts = acts.with_columns(
+        pl.when(removed).then(pl.lit("")).otherwise(pl.col("text")).alias("text")
     )
     with store.engine.connect() as conn:
         names = {

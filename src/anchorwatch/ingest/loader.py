@@ -54,6 +54,7 @@ from anchorwatch.records import (
     resolve_timezone,
 )
 from anchorwatch.store import Store, schema, writer
+from anchorwatch.store.erased import ErasedList, erased_list, is_tombstone
 
 BATCH_ROWS = 5_000
 #: Rejects kept in memory for the summary; all of them go to the rejects file.
@@ -166,7 +167,7 @@ class Loader:
         max_text_chars: int,
         rejects: RejectsWriter,
         summary: ImportSummary,
-        erased: Callable[[str], bool] | None = None,
+        erased: ErasedList | Callable[[str], bool] | None = None,
         locale: str | None = None,
     ) -> None:
         self.store = store
@@ -174,7 +175,14 @@ class Loader:
         self.max_text_chars = max_text_chars
         self.rejects = rejects
         self.summary = summary
-        self.is_erased = erased
+        self.erased_list: ErasedList | None = None
+        self.is_erased: Callable[[str], bool] | None = None
+        if isinstance(erased, ErasedList):
+            # An empty list (nothing ever erased) costs nothing per row.
+            if erased:
+                self.erased_list, self.is_erased = erased, erased.member
+        else:
+            self.is_erased = erased
         self.locale = locale
         self.pending = _Pending()
 
@@ -195,14 +203,18 @@ class Loader:
         if row.error is not None:
             self.reject(row, row.error)
             return
+        data, removed = _retained(row.data)
         try:
-            rec = parse_record(
-                row.data, default_tz=self.timezone, max_text_chars=self.max_text_chars
-            )
+            rec = parse_record(data, default_tz=self.timezone, max_text_chars=self.max_text_chars)
         except RecordError as exc:
             self.reject(row, exc)
             return
+        if removed and isinstance(rec, Message):
+            rec.text = ""  # a message whose text the retention policy removed
         if self.is_erased is not None and _touches_erased(rec, self.is_erased):
+            self.summary.erased += 1
+            return
+        if self.erased_list is not None and not _apply_erased(rec, self.erased_list):
             self.summary.erased += 1
             return
         if isinstance(rec, Message):
@@ -253,7 +265,7 @@ class Loader:
         known = in_batch | writer.existing_ids(conn, schema.messages, "id", targets)
         ready: list[Message] = []
         for row, msg in rows:
-            if msg.reply_to is None or msg.reply_to in known:
+            if msg.reply_to is None or msg.reply_to in known or is_tombstone(msg.reply_to):
                 ready.append(msg)
             else:
                 self.pending.messages.append((row, msg))
@@ -316,6 +328,43 @@ def _touches_erased(rec: Any, is_erased: Callable[[str], bool]) -> bool:
     return False
 
 
+def _apply_erased(rec: Any, erased: ErasedList) -> bool:
+    """Keep ``rec`` (made safe) or skip it (``False``) by the erased list.
+
+    Rows of an erased member, and reactions to an erased message, are
+    skipped; a conversation only an erased member wrote in is skipped; one
+    they started lands without its title; a reply to an erased message lands
+    pointing at its tombstone, without the quote of the erased text.
+    """
+    if isinstance(rec, Message):
+        if erased.message(rec.id):
+            return False
+        if rec.reply_to is not None and erased.message(rec.reply_to):
+            rec.reply_to = erased.tombstone(rec.reply_to)
+            rec.extra.pop("quote", None)
+    elif isinstance(rec, Reaction):
+        return not erased.message(rec.message)
+    elif isinstance(rec, Conversation):
+        if erased.conversation(rec.id):
+            return False
+        if erased.title(rec.id):
+            rec.title = None
+    return True
+
+
+def _retained(data: Any) -> tuple[Any, bool]:
+    """A message exported after the retention policy removed its text
+    (``text`` empty, ``text_removed_at`` set) lands as such, not as a reject."""
+    if (
+        isinstance(data, dict)
+        and data.get("type") == "message"
+        and data.get("text_removed_at")
+        and data.get("text") == ""
+    ):
+        return {**data, "text": "-"}, True
+    return data, False
+
+
 def default_rejects_path(source_path: Path) -> Path:
     """``FILE.rejects.jsonl`` beside the input, or in the current directory when
     the input's folder is read-only (an export on a mounted share)."""
@@ -335,7 +384,7 @@ def import_source(
     max_text_chars: int = MAX_TEXT_CHARS,
     batch_rows: int = BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
-    erased: Callable[[str], bool] | None = None,
+    erased: ErasedList | Callable[[str], bool] | None = None,
     locale: str | None = None,
 ) -> ImportSummary:
     """Import every row of ``source`` into ``store``.
@@ -356,8 +405,12 @@ def import_source(
     progress:
         Called with the source position (bytes) after each batch.
     erased:
-        Predicate on member ids that were erased; their rows are skipped and
-        counted as ``erased`` (DESIGN 3.5).
+        What was erased (DESIGN 3.5); default the store's own erased list
+        (``anchorwatch.store.erased.erased_list``), so that no import brings
+        an erased member back.  A predicate on member ids also works.  Rows of
+        erased members (and reactions to their messages, conversations only
+        they wrote in) are skipped and counted as ``erased``; replies to
+        their messages land pointing at a tombstone.
 
     Returns
     -------
@@ -365,6 +418,8 @@ def import_source(
         Counts read, new per table, unchanged, rejected (with reasons), erased.
     """
     tz = resolve_timezone(timezone) if isinstance(timezone, str) else timezone
+    if erased is None:
+        erased = erased_list(store)
     summary = ImportSummary(source=source.name, format=source.format, rejects_path=rejects_path)
     before = store.counts()
     started = time.perf_counter()

@@ -19,6 +19,7 @@ from anchorwatch.episodes.faq import ANSWER_SCHEMA, QUESTION_SCHEMA
 from anchorwatch.members.burnout import CARE_SCHEMA
 from anchorwatch.members.ledger import ACT_SCHEMA, AIMED_SCHEMA, MESSAGE_SCHEMA, METRIC_SCHEMA
 from anchorwatch.store import Store, schema
+from anchorwatch.store.retention import removed_text, spam_surrogate
 
 Schema = dict[str, Any]
 
@@ -53,14 +54,17 @@ def question_frame(store: Store) -> pl.DataFrame:
             m.c.text,
             e.c.outcome,
             e.c.times_asked_before,
+            m.c.text_removed_at,
         )
         .join(m, m.c.id == e.c.question)
         .where(e.c.kind == "newcomer_question", e.c.question_cluster.is_not(None))
     )
+    gone = removed_text()
 
     def rows(result: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
-        for eid, cluster, at, text, outcome, before in result:
-            yield eid, cluster, at, text, bool((outcome or {}).get("answered")), before
+        for eid, cluster, at, text, outcome, before, removed in result:
+            shown = gone if removed is not None else text
+            yield eid, cluster, at, shown, bool((outcome or {}).get("answered")), before
 
     return _frame(store, stmt, QUESTION_SCHEMA, rows)
 
@@ -120,6 +124,8 @@ def ledger_acts(store: Store) -> pl.DataFrame:
             e.c.outcome,
             e.c.times_asked_before,
             m.c.text,
+            m.c.text_removed_at,
+            m.c.text_facts,
         )
         .join(e, e.c.id == a.c.episode)
         .join(m, m.c.id == a.c.message)
@@ -127,7 +133,24 @@ def ledger_acts(store: Store) -> pl.DataFrame:
     )
 
     def rows(result: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
-        for member, message, at, act, eid, kind, channel, latency, outcome, before, text in result:
+        for (
+            member,
+            message,
+            at,
+            act,
+            eid,
+            kind,
+            channel,
+            latency,
+            outcome,
+            before,
+            text,
+            removed,
+            facts,
+        ) in result:
+            if removed is not None:
+                # The reply-spam rule compares the removed text's fingerprint.
+                text = spam_surrogate(facts)
             out = outcome or {}
             converted = (
                 bool(out.get("details_given") or out.get("moved_to_channel"))
@@ -164,7 +187,16 @@ def ledger_aimed(store: Store) -> pl.DataFrame:
     m, s, mem = schema.messages, schema.message_signals, schema.members
     parent = m.alias("parent")
     stmt = (
-        select(m.c.id, m.c.author, m.c.sent_at, m.c.text, s.c.labels, parent.c.author)
+        select(
+            m.c.id,
+            m.c.author,
+            m.c.sent_at,
+            m.c.text,
+            s.c.labels,
+            parent.c.author,
+            m.c.text_removed_at,
+            m.c.text_facts,
+        )
         .join(s, s.c.message == m.c.id)
         .outerjoin(parent, parent.c.id == m.c.reply_to)
     )
@@ -172,11 +204,13 @@ def ledger_aimed(store: Store) -> pl.DataFrame:
     rows = []
     with store.engine.connect() as conn:
         names = {name: mid for mid, name in conn.execute(select(mem.c.id, mem.c.name)) if name}
-        for mid, author, at, text, labels, parent_author in conn.execute(stmt):
+        for mid, author, at, text, labels, parent_author, removed, facts in conn.execute(stmt):
             hit = wanted & set(labels or ())
             if not hit:
                 continue
-            targets = {parent_author} if parent_author else {names.get(n) for n in mentions(text)}
+            # A removed text's @mentions were kept beside it (store.retention).
+            named = (facts or {}).get("mentions", []) if removed is not None else mentions(text)
+            targets = {parent_author} if parent_author else {names.get(n) for n in named}
             for target in targets - {None, author}:
                 rows.append(
                     (
@@ -206,7 +240,8 @@ def ledger_messages(store: Store) -> pl.DataFrame:
             m.c.sent_at,
             m.c.sent_offset,
             c.c.channel,
-            func.length(m.c.text),
+            # A removed text's length was kept beside it (store.retention).
+            func.coalesce(m.c.text_chars, func.length(m.c.text)),
             cast(s.c.labels, Text),
         )
         .join(c, c.c.id == m.c.conversation)
@@ -300,7 +335,9 @@ def thanks_events(store: Store, member: str, start: datetime, end: datetime) -> 
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             for mid, author, text in conn.execute(
-                select(m.c.id, m.c.author, m.c.text).where(m.c.id.in_(chunk))
+                select(m.c.id, m.c.author, m.c.text).where(
+                    m.c.id.in_(chunk), m.c.text_removed_at.is_(None)
+                )
             ):
                 texts[mid] = (author, text)
     rows = []

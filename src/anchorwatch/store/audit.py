@@ -22,6 +22,7 @@ AUDITED = (
     "erase_member",
     "export_member",
     "login",
+    "change_settings",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlalchemy.pool import StaticPool
 from anchorwatch.store import schema
 
 DEFAULT_DB_FILE = "anchorwatch.db"
+#: How long a SQLite connection waits for a lock held by another one.
+SQLITE_TIMEOUT_S = 30
 
 
 class StoreError(RuntimeError):
@@ -67,6 +70,10 @@ class Store:
         A SQLAlchemy URL (see :func:`resolve_db_url`).
     """
 
+    #: How long :meth:`compact` waits for readers of a SQLite file in other
+    #: processes before it gives up (``error.wal_busy``).
+    busy_wait_s: float = 5.0
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = _make_engine(url)
@@ -99,8 +106,45 @@ class Store:
         names = ("members", "conversations", "messages", "joins", "reactions", "metrics")
         return {name: self.count(name) for name in names}
 
+    def compact(self, tables: Iterable[str] = ()) -> None:
+        """Rewrite the database files so that deleted rows leave no copy behind.
+
+        Erasure and the retention policy call this after they delete text.
+        SQLite already zeroes deleted pages (``secure_delete``); here the
+        write-ahead log is checkpointed and truncated, the file is rebuilt
+        (``VACUUM``: no free page keeps an old copy) and the log is truncated
+        again.  PostgreSQL marks deleted rows dead and reuses their space
+        later; ``VACUUM (FULL)`` rewrites each of ``tables`` (and its TOAST
+        data) into fresh files now.  Neither can reach backups, replicas or
+        PostgreSQL's own write-ahead log; docs/privacy.md says what to do there.
+        """
+        autocommit = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        with autocommit as conn:
+            if self.dialect == "sqlite":
+                _checkpoint(conn, self.busy_wait_s)
+                conn.exec_driver_sql("VACUUM")
+                _checkpoint(conn, self.busy_wait_s)
+            elif self.dialect == "postgresql":
+                known = set(schema.metadata.tables)
+                for name in dict.fromkeys(tables):
+                    if name not in known:
+                        raise ValueError(f"unknown table {name!r}")
+                    conn.exec_driver_sql(f'VACUUM (FULL, ANALYZE) "{name}"')
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _checkpoint(conn: Any, wait_s: float) -> None:
+    """Copy the SQLite write-ahead log into the file and truncate it to zero
+    bytes, waiting up to ``wait_s`` for readers of other connections."""
+    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+    try:
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_TIMEOUT_S * 1000}")
+    if busy is not None and busy[0]:
+        raise StoreError("error.wal_busy")
 
 
 def _json_dumps(value: Any) -> str:
@@ -121,7 +165,7 @@ def _make_engine(url: str) -> Engine:
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_TIMEOUT_S}
     try:
         engine = create_engine(parsed, **kwargs)
     except Exception as exc:  # unknown driver, bad options

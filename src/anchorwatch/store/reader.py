@@ -44,16 +44,26 @@ def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
     yield from result
 
 
-def iter_records(store: Store, *, threads: bool = False) -> Iterator[Record]:
+def iter_records(
+    store: Store, *, threads: bool = False, member: str | None = None
+) -> Iterator[Record]:
     """Every stored canonical record, in export order, streamed.
 
     With ``threads``, messages of chat streams carry the ``thread`` the
     analysis assigned them (in ``extra``), once `anchorwatch analyze` has run.
+    A message whose text the retention policy removed has an empty ``text``
+    and carries ``text_removed_at``, ``text_chars`` and ``text_facts``; an
+    import lands it as such.  With ``member``, only that member's own records:
+    their profile, messages, joins, reactions and metrics (no conversations).
     """
     m, c, msg = schema.members, schema.conversations, schema.messages
     j, r, mt = schema.joins, schema.reactions, schema.metrics
+
+    def mine(stmt: Any, column: Any) -> Any:
+        return stmt if member is None else stmt.where(column == member)
+
     with store.engine.connect() as conn:
-        for row in _stream(conn, select(m).order_by(m.c.id)):
+        for row in _stream(conn, mine(select(m).order_by(m.c.id), m.c.id)):
             yield Member(
                 id=row.id,
                 name=row.name,
@@ -61,7 +71,7 @@ def iter_records(store: Store, *, threads: bool = False) -> Iterator[Record]:
                 role=row.role,
                 extra=row.extra or {},
             )
-        for row in _stream(conn, select(c).order_by(c.c.id)):
+        for row in _stream(conn, select(c).order_by(c.c.id)) if member is None else ():
             yield Conversation(
                 id=row.id,
                 channel=row.channel,
@@ -75,10 +85,18 @@ def iter_records(store: Store, *, threads: bool = False) -> Iterator[Record]:
         stmt = stmt.outerjoin(th, th.c.message == msg.c.id).outerjoin(
             conv, conv.c.id == msg.c.conversation
         )
-        for row in _stream(conn, stmt):
+        for row in _stream(conn, mine(stmt, msg.c.author)):
             extra = row.extra or {}
             if threads and row.stream and row.thread is not None:
                 extra = {**extra, "thread": row.thread}
+            if row.text_removed_at is not None:
+                # The retention policy removed the text: say so, with what was kept.
+                extra = {
+                    **extra,
+                    "text_removed_at": _iso(row.text_removed_at),
+                    "text_chars": row.text_chars,
+                    "text_facts": row.text_facts,
+                }
             yield Message(
                 id=row.id,
                 conversation=row.conversation,
@@ -88,11 +106,13 @@ def iter_records(store: Store, *, threads: bool = False) -> Iterator[Record]:
                 reply_to=row.reply_to,
                 extra=extra,
             )
-        for row in _stream(conn, select(j).order_by(j.c.at, j.c.member, j.c.channel)):
+        joins = mine(select(j).order_by(j.c.at, j.c.member, j.c.channel), j.c.member)
+        for row in _stream(conn, joins):
             at = _instant(row.at, row.at_offset)
             assert at is not None
             yield Join(member=row.member, channel=row.channel, at=at, extra=row.extra or {})
-        for row in _stream(conn, select(r).order_by(r.c.message, r.c.member, r.c.kind)):
+        reactions = mine(select(r).order_by(r.c.message, r.c.member, r.c.kind), r.c.member)
+        for row in _stream(conn, reactions):
             yield Reaction(
                 message=row.message,
                 member=row.member,
@@ -100,7 +120,7 @@ def iter_records(store: Store, *, threads: bool = False) -> Iterator[Record]:
                 at=_instant(row.at, row.at_offset),
                 extra=row.extra or {},
             )
-        for row in _stream(conn, select(mt).order_by(mt.c.member, mt.c.period)):
+        for row in _stream(conn, mine(select(mt).order_by(mt.c.member, mt.c.period), mt.c.member)):
             yield Metric(
                 member=row.member,
                 period=row.period,

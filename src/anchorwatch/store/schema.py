@@ -40,6 +40,8 @@ metadata = MetaData(
 
 #: JSON on SQLite, JSONB on PostgreSQL.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+#: The same, writing Python ``None`` as SQL NULL (not JSON ``null``).
+JSONOrNull = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 ID = String(200)
 
 members = Table(
@@ -77,6 +79,13 @@ messages = Table(
     Column("sent_offset", SmallInteger, nullable=False),
     Column("text", Text, nullable=False),
     Column("extra", JSONType),
+    # The retention policy (privacy.yaml) empties ``text`` of old messages and
+    # keeps what the analysis still reads from it: its length and the
+    # non-textual facts of ``store.retention.text_facts`` (the members its
+    # @mentions named, a fingerprint for the reply-spam rule).
+    Column("text_removed_at", DateTime),
+    Column("text_chars", Integer),
+    Column("text_facts", JSONOrNull),
 )
 # Conversation order is how every later stage reads messages.
 Index("ix_messages_conversation_sent_at", messages.c.conversation, messages.c.sent_at)
@@ -224,8 +233,9 @@ question_vectors = Table(
     Column("vector", LargeBinary, nullable=False),
 )
 
-#: Small facts the analysis keeps between runs (which settings version made
-#: the stored episodes).
+#: Small facts kept between runs: which settings version made the stored
+#: episodes, whether an erasure left episodes to refresh, and the salt of the
+#: erased list (key ``privacy``).
 analysis_state = Table(
     "analysis_state",
     metadata,
@@ -331,4 +341,19 @@ audit_log = Table(
     Column("action", String(40), nullable=False),
     Column("member", ID, index=True),
     Column("detail", JSONType),
+)
+
+
+#: What was erased (DESIGN 3.5), kept only as salted hashes (HMAC-SHA256 with
+#: the store's own salt) so that a re-import skips it and never brings it
+#: back: ``kind`` is ``member`` (a member id), ``message`` (their message ids,
+#: so replies to them land pointing at the tombstone), ``conversation`` (a
+#: conversation only they wrote in) or ``title`` (a conversation they started,
+#: whose title was their text).
+erased = Table(
+    "erased",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("erased_at", DateTime, nullable=False),
 )

@@ -28,13 +28,28 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _inert(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that a spreadsheet would run as a formula (``= + - @``, tab,
+    carriage return) get a leading ``'``: member names and messages are
+    untrusted, and an export must not become a CSV/XLSX injection."""
+    text = [c for c, dt in frame.schema.items() if dt == pl.String]
+    risky = r"^[=+\-@\t\r]"
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(risky))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
 def write_table(frame: pl.DataFrame, path: Path, sheet: str = "anchorwatch") -> None:
-    """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``)."""
+    """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``), formulas neutralised."""
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise ValueError(f"unsupported table file {path.name}: use {' or '.join(TABLE_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    flat = _flat(frame)
+    flat = _inert(_flat(frame))
     if suffix == ".csv":
         flat.write_csv(path)
         return

@@ -156,3 +156,14 @@ def revoke_tokens(store: Store, name: str) -> int:
             .values(revoked_at=_now())
         )
     return int(result.rowcount or 0)
+
+
+def set_password(store: Store, name: str, password: str) -> None:
+    """Replace the password of ``name``."""
+    user = get_user(store, name)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(schema.users)
+            .where(schema.users.c.id == user.id)
+            .values(password_hash=hash_password(password))
+        )

@@ -278,6 +278,51 @@ def opted_in_labels(store: Store) -> list[tuple[str, datetime, list[str]]]:
         return [(m, at, list(labels or [])) for m, at, labels in conn.execute(stmt)]
 
 
+def key_usage(store: Store) -> dict[str, int]:
+    """How many stored venting messages each key id encrypted."""
+    vm = schema.vent_messages
+    with store.engine.connect() as conn:
+        return {
+            str(k): int(n)
+            for k, n in conn.execute(
+                select(vm.c.key_id, func.count()).group_by(vm.c.key_id).order_by(vm.c.key_id)
+            )
+        }
+
+
+def reencrypt(store: Store, vault: Vault, *, batch: int = 500) -> dict[str, int]:
+    """Re-encrypt every stored venting message under the vault's current key.
+
+    Rows already under the current key are left alone; each batch is
+    decrypted with its old key, encrypted with the current one and committed,
+    so an interrupted run simply resumes.  Afterwards the table is compacted
+    (no old ciphertext stays in free pages), and keys no row uses any more
+    can be retired (:func:`anchorwatch.care.vault.retire_key`).  Returns how
+    many rows moved off each old key.
+    """
+    vm = schema.vent_messages
+    moved: dict[str, int] = {}
+    while True:
+        with store.engine.begin() as conn:
+            rows = conn.execute(
+                select(vm.c.id, vm.c.key_id, vm.c.ciphertext)
+                .where(vm.c.key_id != vault.current)
+                .order_by(vm.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            for rid, key_id, cipher in rows:
+                new_key, new_cipher = vault.encrypt(vault.decrypt(key_id, cipher))
+                conn.execute(
+                    update(vm).where(vm.c.id == rid).values(key_id=new_key, ciphertext=new_cipher)
+                )
+                moved[key_id] = moved.get(key_id, 0) + 1
+    if moved:
+        store.compact(["vent_messages"])
+    return moved
+
+
 __all__ = [
     "Channel",
     "VentError",
@@ -286,8 +331,10 @@ __all__ = [
     "care_read",
     "channel_by_id",
     "invite",
+    "key_usage",
     "open_channel",
     "opted_in_labels",
+    "reencrypt",
     "revoke",
     "set_opt_in",
     "thread",

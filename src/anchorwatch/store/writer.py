@@ -8,6 +8,7 @@ be run again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
@@ -93,8 +94,12 @@ def conversation_row(rec: Conversation) -> dict[str, Any]:
     }
 
 
+#: What an export writes beside an emptied text (``store.retention``).
+RETAINED_FIELDS = ("text_removed_at", "text_chars", "text_facts")
+
+
 def message_row(rec: Message) -> dict[str, Any]:
-    return {
+    row = {
         "id": rec.id,
         "conversation": rec.conversation,
         "author": rec.author,
@@ -103,7 +108,25 @@ def message_row(rec: Message) -> dict[str, Any]:
         "sent_offset": rec.sent_at.offset_min,
         "text": rec.text,
         "extra": _extra(rec.extra),
+        "text_removed_at": None,
+        "text_chars": None,
+        "text_facts": None,
     }
+    if rec.text == "" and rec.extra.get("text_removed_at"):
+        # A message exported after the retention policy removed its text.
+        extra = dict(rec.extra)
+        removed = datetime.fromisoformat(str(extra.pop("text_removed_at")).replace("Z", "+00:00"))
+        if removed.tzinfo is not None:
+            removed = removed.astimezone(UTC).replace(tzinfo=None)
+        chars = extra.pop("text_chars", None)
+        facts = extra.pop("text_facts", None)
+        row.update(
+            extra=_extra(extra),
+            text_removed_at=removed,
+            text_chars=chars if isinstance(chars, int) else None,
+            text_facts=facts if isinstance(facts, dict) else None,
+        )
+    return row
 
 
 def join_row(rec: Join) -> dict[str, Any]:

@@ -27,7 +27,18 @@ def create_app(
     one the venting routes answer 503 and nothing is written.
     """
     from anchorwatch.web.pages import LoginRequired, PageForbidden, page_locale
-    from anchorwatch.web.routes import auth, care, me, vent
+    from anchorwatch.web.routes import (
+        api_awards,
+        api_care_pages,
+        api_episodes,
+        api_import,
+        api_members,
+        api_overview,
+        auth,
+        care,
+        me,
+        vent,
+    )
     from anchorwatch.web.templating import render
 
     settings = settings or WebSettings.from_env(store if isinstance(store, str) else None)
@@ -41,6 +52,9 @@ def create_app(
     app.state.settings = settings
     app.state.store = store if isinstance(store, Store) else open_store(settings.db)
     app.state.vault = vault
+    from anchorwatch.web.cache import ViewCache
+
+    app.state.views = ViewCache(app.state.store)
     app.state.vault_error = None
     if vault is None:
         try:
@@ -64,7 +78,13 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(me.router)
     app.include_router(care.router)
+    app.include_router(api_care_pages.router)
+    app.include_router(api_awards.router)
     app.include_router(vent.router)
+    app.include_router(api_overview.router)
+    app.include_router(api_members.router)
+    app.include_router(api_episodes.router)
+    app.include_router(api_import.router)
     for router in _page_routers():
         app.include_router(router)
     return app

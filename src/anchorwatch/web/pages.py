@@ -32,6 +32,7 @@ NAV: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/awards", "web.nav.awards", ("admin", "operator", "care")),
     ("/import", "web.nav.import", ("admin", "operator")),
     ("/settings", "web.nav.settings", ("admin",)),
+    ("/audit", "web.nav.audit", ("admin",)),
 )
 
 
@@ -78,6 +79,26 @@ class Page:
             **context,
         )
         return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+    def render_cached(
+        self, template: str, key: str, context: Callable[[], dict[str, Any]]
+    ) -> HTMLResponse:
+        """Like :meth:`render`, with the page's ``title`` and ``main`` blocks
+        rendered once per state of the store and ``key`` (which must name
+        everything the blocks depend on: locale, role visibility, query) and
+        wrapped in the layout per request.  The blocks must not use the
+        user, the CSRF token or anything else of the request."""
+        from markupsafe import Markup
+
+        from anchorwatch.web.templating import render_blocks
+
+        cache = self.request.app.state.views
+        title, main = cache.get(
+            f"html:{self.locale}:{key}",
+            lambda: render_blocks(template, self.locale, **context()),
+            bounded=True,
+        )
+        return self.render("_app.html", cached_title=Markup(title), cached_main=Markup(main))
 
     async def form(self) -> dict[str, Any]:
         """The posted form, after checking its CSRF token (403 otherwise)."""

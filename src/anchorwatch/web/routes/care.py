@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from anchorwatch.care.actions import CARE_ACTIONS
 from anchorwatch.store import venting
+from anchorwatch.store.audit import audit
 from anchorwatch.store.care import care_history, log_care_action
 from anchorwatch.web.deps import CareUserDep, StoreDep, VaultDep, require_care
 
@@ -27,9 +28,11 @@ def read_vents(
 ) -> list[dict[str, Any]]:
     """A member's venting messages, oldest first (their assigned care user only)."""
     try:
-        return [m.as_dict() for m in venting.care_read(store, vault, user, member)]
+        found = [m.as_dict() for m in venting.care_read(store, vault, user, member)]
     except venting.VentError as exc:
         raise HTTPException(exc.status, detail=exc.code) from None
+    audit(store, user.name, "view_vents", member, {"messages": len(found), "via": "api"})
+    return found
 
 
 class Reply(BaseModel):

@@ -1,0 +1,115 @@
+"""``/members/{id}``: one member's ledger, value, burnout risk and drivers
+(care roles only, audited) and the evidence timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from anchorwatch.members.value import members_config
+from anchorwatch.store.audit import audit
+from anchorwatch.store.users import CARE_ROLES
+from anchorwatch.web.pages import PageDep
+from anchorwatch.web.queries import member_profile, member_timeline
+from anchorwatch.web.views import views_of
+
+router = APIRouter(include_in_schema=False)
+
+LEDGER_KEYS = (
+    "episodes_served",
+    "conflicts_calmed",
+    "complaints_converted",
+    "newcomers_stayed",
+    "repeated_answered",
+    "first_response_s",
+    "thanks_received",
+    "attacks_received",
+    "accusations_received",
+    "messages",
+    "reads",
+    "plays",
+    "leads",
+)
+
+
+def _with_evidence(
+    frames: Any, row: dict[str, Any], drivers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    from anchorwatch.members.burnout import burnout_config, driver_evidence, drivers_of
+
+    point = pl.DataFrame(
+        {"member": [row["member"]], "day": [row["risk_day"]]},
+        schema={"member": pl.String, "day": pl.Int32},
+    )
+    mine = pl.col("member") == row["member"]
+    ev = driver_evidence(
+        frames.messages.filter(mine),
+        frames.acts.filter(mine),
+        frames.aimed.filter(pl.col("target") == row["member"]),
+        point,
+        burnout_config(),
+    )
+    found = {d: list(ids) for d, ids in zip(ev["driver"], ev["evidence"], strict=True)}
+    return drivers_of(row, found)
+
+
+@router.get("/members/{member}", response_class=HTMLResponse)
+def member_page(member: str, page: PageDep) -> HTMLResponse:
+    views = views_of(page.request)
+    profile = member_profile(views.store, member)
+    if profile is None:
+        return page.render("pages/not_found.html", status_code=404)
+    care = page.user.role in CARE_ROLES
+    admin = page.user.role == "admin"
+    asked = page.request.query_params.get("period")
+    table = views.members("month")
+    mine = table.rows.filter(pl.col("member") == member).sort("period")
+    periods = mine["period"].to_list()
+    period = asked if asked in periods else None
+    if period is None:
+        active = mine.filter((pl.col("messages") > 0) | (pl.col("episodes_served") > 0))
+        period = (active["period"].to_list() or periods or [None])[-1]
+    if care and period is not None:
+        # Every view of a member's risk is audited, cached page or not.
+        audit(views.store, page.user.name, "view_risk", member, {"period": period})
+
+    def context() -> dict[str, Any]:
+        row = mine.filter(pl.col("period") == period).row(0, named=True) if period else None
+        cfg = members_config()
+        parts = (
+            [
+                (col, row.get(f"value_{col}") or 0.0)
+                for col in cfg.value_weights
+                if (row.get(f"value_{col}") or 0.0) > 0
+            ]
+            if row
+            else []
+        )
+        drivers: list[dict[str, Any]] = []
+        if care and row is not None and period is not None:
+            drivers = table.drivers(member, period)
+            if drivers and not any(d["evidence"] for d in drivers) and row.get("risk_day"):
+                # The table keeps evidence for members at risk only; a profile
+                # shows it for whoever is opened.
+                drivers = _with_evidence(views.frames(), row, drivers)
+        frames = views.frames()
+        return {
+            "profile": profile,
+            "period": period,
+            "periods": periods[::-1],
+            "row": row,
+            "ledger_keys": LEDGER_KEYS,
+            "parts": sorted(parts, key=lambda p: -p[1]),
+            "care": care,
+            "admin": admin,
+            "drivers": drivers,
+            "findings": frames.findings.filter(pl.col("member") == member).to_dicts(),
+            "timeline": member_timeline(views.store, member),
+        }
+
+    return page.render_cached(
+        "pages/member.html", f"member:{member}:{period}:{care}:{admin}", context
+    )
