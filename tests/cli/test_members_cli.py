@@ -162,3 +162,23 @@ def test_members_on_both_stores(runner: CliRunner, store_url: str, tmp_path: Pat
     assert rows["u_ann"]["complaints_converted"] == 1
     # One day of history: nobody has an own baseline yet.
     assert all(r["burnout_risk"] is None for r in rows.values())
+
+
+def test_brand_staff_are_left_out_unless_asked(
+    runner: CliRunner, year: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from anchorwatch.store import open_store, schema
+
+    m = schema.members
+    with open_store(year).engine.connect() as conn:
+        staff = set(conn.execute(select(m.c.id).where(m.c.role == "official")).scalars())
+    assert staff
+    out = tmp_path / "all.csv"
+    invoke(runner, "members", "--db", year, "--at", "2026-06", "-o", str(out))
+    listed = {line.split(",")[0] for line in out.read_text("utf-8").splitlines()[1:]}
+    assert listed and not listed & staff
+    invoke(runner, "members", "--db", year, "--at", "2026-06", "--include-staff", "-o", str(out))
+    with_staff = {line.split(",")[0] for line in out.read_text("utf-8").splitlines()[1:]}
+    assert with_staff & staff and listed < with_staff

@@ -123,6 +123,9 @@ def members(
     ] = 0.0,
     sort: Annotated[str, typer.Option("--sort", help=t("cli.members.sort_help"))] = "value",
     top: Annotated[int, typer.Option("--top", help=t("cli.members.top_help"))] = 30,
+    include_staff: Annotated[
+        bool, typer.Option("--include-staff", help=t("cli.members.include_staff_help"))
+    ] = False,
     out: TableOut = None,
 ) -> None:
     """Members of one period ranked by emotional value (or risk), filterable."""
@@ -145,6 +148,8 @@ def members(
         schema={"member": pl.String, "name": pl.String},
     )
     rows = rows.join(names, on="member", how="left")
+    if not include_staff:
+        rows = rows.filter(~pl.col("member").is_in(list(frames.staff)))
     if quadrant:
         rows = rows.filter(pl.col("quadrant") == quadrant)
     if level:

@@ -31,6 +31,9 @@ from anchorwatch.members.ledger import ACTS, ledger, period_of
 from anchorwatch.members.value import ValueConfig, channel_weights, members_config, value_index
 from anchorwatch.store import Store
 
+#: Member roles of brand staff (``records.ROLES``).
+STAFF_ROLES = ("official", "operator")
+
 
 @dataclass
 class MemberFrames:
@@ -45,6 +48,9 @@ class MemberFrames:
     findings: pl.DataFrame
     #: Labels of opted-in private venting messages (``burnout.VENT_SCHEMA``).
     vents: pl.DataFrame | None = None
+    #: Brand staff in the community (role ``official`` or ``operator``): their
+    #: labour is paid, so member rankings leave them out.
+    staff: frozenset[str] = frozenset()
 
     @property
     def end_day(self) -> int | None:
@@ -79,16 +85,27 @@ def load_member_frames(store: Store, rules: GamingRules | None = None) -> Member
         pl.when(removed).then(pl.lit("")).otherwise(pl.col("text")).alias("text")
     )
     with store.engine.connect() as conn:
-        names = {
-            mid: name or mid
-            for mid, name in conn.execute(select(schema.members.c.id, schema.members.c.name))
-        }
+        names: dict[str, str] = {}
+        staff: set[str] = set()
+        m = schema.members
+        for mid, name, role in conn.execute(select(m.c.id, m.c.name, m.c.role)):
+            names[mid] = name or mid
+            if role in STAFF_ROLES:
+                staff.add(mid)
     from anchorwatch.members.burnout import VENT_SCHEMA
     from anchorwatch.store.venting import opted_in_labels
 
     vents = pl.DataFrame(opted_in_labels(store), schema=VENT_SCHEMA, orient="row")
     return MemberFrames(
-        acts, aimed, messages, ledger_metrics(store), care_frame(store), names, findings, vents
+        acts,
+        aimed,
+        messages,
+        ledger_metrics(store),
+        care_frame(store),
+        names,
+        findings,
+        vents,
+        frozenset(staff),
     )
 
 
