@@ -671,3 +671,20 @@ def test_citation_for_an_episode_with_no_recorded_success(cfg: AwardsConfig) -> 
     )
     assert "2月1日在「车机黑屏」的那次投诉：您一直陪到了最后。" in text
     assert "这个奖项是为了感谢您" in text and "awards." not in text
+
+
+def test_an_award_counts_for_the_year_it_honours() -> None:
+    from datetime import datetime
+
+    from anchorwatch.care.awards import awarded_in
+
+    care = pl.DataFrame(
+        [
+            {"member": "late", "at": datetime(2026, 1, 10), "action": "award", "award_year": 2025},
+            {"member": "plain", "at": datetime(2026, 3, 1), "action": "award", "award_year": None},
+            {"member": "call", "at": datetime(2026, 3, 1), "action": "call", "award_year": None},
+        ],
+        schema=CARE_SCHEMA,
+    )
+    assert awarded_in(care, 2025)["member"].to_list() == ["late"]
+    assert awarded_in(care, 2026)["member"].to_list() == ["plain"]

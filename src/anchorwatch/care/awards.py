@@ -528,10 +528,17 @@ def award_fields(
 
 
 def awarded_in(care: pl.DataFrame, year: int) -> pl.DataFrame:
-    """``member``, ``awarded_at``: members the care log shows awarded in ``year``
-    (``care``: ``members.burnout.CARE_SCHEMA``; action ``award``)."""
+    """``member``, ``awarded_at``: members the care log shows awarded for ``year``
+    (``care``: ``members.burnout.CARE_SCHEMA``; action ``award``).  An award
+    counts for the year it honours (``award_year``, set when it is given
+    from the awards page) or, without one, the year it was logged: the
+    2025 awards handed out in January 2026 do not block anyone for 2026."""
+    honoured = pl.coalesce(
+        pl.col("award_year") if "award_year" in care.columns else pl.lit(None, pl.Int32),
+        pl.col("at").dt.year().cast(pl.Int32),
+    )
     return (
-        care.filter((pl.col("action") == "award") & _in_year("at", year))
+        care.filter((pl.col("action") == "award") & (honoured == year))
         .group_by("member")
         .agg(pl.col("at").min().alias("awarded_at"))
         .sort("member")

@@ -70,6 +70,9 @@ CARE_SCHEMA: dict[str, pl.DataType] = {
     "member": pl.String(),
     "at": pl.Datetime("us"),
     "action": pl.String(),
+    # For an ``award``: the year it honours (awards for a year are often
+    # given in the next one); null otherwise.
+    "award_year": pl.Int32(),
 }
 
 #: ``vents``: the signal labels of opted-in private venting messages.

@@ -265,7 +265,14 @@ def ledger_metrics(store: Store) -> pl.DataFrame:
 def care_frame(store: Store) -> pl.DataFrame:
     """The care log (``members.burnout.CARE_SCHEMA``)."""
     ca = schema.care_actions
-    return _frame(store, select(ca.c.member, ca.c.at, ca.c.action), CARE_SCHEMA)
+
+    def rows(result: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
+        for member, at, action, extra in result:
+            award = (extra or {}).get("award") or {}
+            year = award.get("year") if isinstance(award, dict) else None
+            yield member, at, action, int(year) if isinstance(year, int) else None
+
+    return _frame(store, select(ca.c.member, ca.c.at, ca.c.action, ca.c.extra), CARE_SCHEMA, rows)
 
 
 def thanks_events(store: Store, member: str, start: datetime, end: datetime) -> pl.DataFrame:
