@@ -264,3 +264,13 @@ def test_passwords_are_argon2_and_checked(store: Store) -> None:
     assert authenticate(store, "小林", "password-1") is not None
     assert authenticate(store, "小林", "password-2") is None
     assert authenticate(store, "nobody", "password-1") is None
+
+
+def test_warming_fills_the_view_cache(store: Store, tmp_path: Path) -> None:
+    from anchorwatch.web.views import warm
+
+    _land(store, tmp_path)
+    app = create_app(store, settings=WebSettings(key_file=None))
+    warm(app)
+    cached = app.state.views._values
+    assert "latest_month" in cached and "frames" in cached and "watchlist" in cached

@@ -495,4 +495,11 @@ def serve(
     app = create_app(store, settings=WebSettings.from_env(db))
     if app.state.vault is None:
         typer.echo(t("cli.serve.no_key"), err=True)
+    import threading
+
+    from anchorwatch.web.views import warm
+
+    # The whole-history views take seconds on a big store: compute them while
+    # the server starts rather than on the first operator's click.
+    threading.Thread(target=warm, args=(app,), daemon=True, name="warm-views").start()
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -67,3 +67,30 @@ def views_of(request: Request) -> Views:
         found = Views(app.state.store, app.state.views)
         app.state.view_models = found
     return found
+
+
+def warm(app: Any) -> None:
+    """Compute the whole-history views now (the overview's month, the
+    members table, the watchlist, the repeated questions), so that the
+    first operator to open a page does not wait for them.  Run in a
+    background thread by ``anchorwatch serve``; a view that fails here (a
+    store not analysed yet) is only computed, or explained, by its page
+    later."""
+    import logging
+
+    views = Views(app.state.store, app.state.views)
+    app.state.view_models = views
+    month = views.latest_month()
+    if month is None:
+        return
+    steps = (
+        lambda: views.members("month"),
+        views.watchlist,
+        lambda: views.faq(10),
+        lambda: views.report(month),
+    )
+    for step in steps:
+        try:
+            step()
+        except Exception:
+            logging.getLogger(__name__).info("warming a view failed", exc_info=True)
