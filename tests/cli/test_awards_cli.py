@@ -230,3 +230,24 @@ def test_an_award_logged_in_the_care_log_is_not_given_twice(
     assert winner["member"] not in {n["member"] for n in again["nominations"]}
     excluded = {e["member"]: e["reasons"] for e in again["excluded"]}
     assert "awarded" in excluded[winner["member"]]
+
+
+def test_the_year_to_date_knows_nothing_after_its_day(year: str) -> None:
+    from datetime import datetime
+
+    from sqlalchemy import func, select
+
+    from anchorwatch.engines.awards import award_table
+    from anchorwatch.store import open_store, schema
+
+    store = open_store(year)
+    until = datetime(2026, 10, 1)
+    early = award_table(store, 2026, until=until)
+    full = award_table(store, 2026)
+    assert early.height and full.height
+    m = schema.messages
+    with store.engine.connect() as conn:
+        for member in early["member"].to_list():
+            first = conn.execute(select(func.min(m.c.sent_at)).where(m.c.author == member)).scalar()
+            assert first is not None and first < until
+    assert early.to_dicts() != full.to_dicts()

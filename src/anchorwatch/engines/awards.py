@@ -42,7 +42,12 @@ from anchorwatch.care.awards import (
     suggest_rewards,
     thanks_quotes,
 )
-from anchorwatch.engines.members import MemberFrames, load_member_frames, members_table
+from anchorwatch.engines.members import (
+    MemberFrames,
+    frames_until,
+    load_member_frames,
+    members_table,
+)
 from anchorwatch.i18n import current_locale, t
 from anchorwatch.store import Store
 
@@ -219,15 +224,25 @@ def _name(frames: MemberFrames, member: str) -> str:
     return frames.names.get(member, member)
 
 
-def award_table(store: Store, year: int) -> pl.DataFrame:
+def award_table(
+    store: Store,
+    year: int,
+    *,
+    until: datetime | None = None,
+    frames: MemberFrames | None = None,
+) -> pl.DataFrame:
     """The nominees of ``year`` in every category, without dossiers.
 
     Columns ``category``, ``category_name`` (in the current locale), ``rank``,
     ``member``, ``name``, ``score``; the first three nominees per category, in
     the configuration's category order.  Cheap enough for a monthly report.
+    ``until`` (naive UTC) ranks the year to date: only what happened before
+    it counts.  ``frames`` reuses member frames already read.
     """
     cfg = awards_config()
-    frames = load_member_frames(store)
+    frames = frames or load_member_frames(store)
+    if until is not None:
+        frames = frames_until(frames, until)
     if frames.messages.height == 0:
         return pl.DataFrame(
             schema={c: pl.Int64 if c == "rank" else pl.String for c in TABLE_COLUMNS}

@@ -8,8 +8,8 @@ anti-gaming rules, and hands them to the pure functions of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -122,6 +122,22 @@ class MembersTable:
         if row.height == 0:
             return []
         return drivers_of(row.row(0, named=True), self.evidence.get((member, period), {}))
+
+
+def frames_until(frames: MemberFrames, until: datetime) -> MemberFrames:
+    """The frames as they stood before ``until`` (naive UTC): what a figure
+    "as of" a date may see (a June report's award nominations must not
+    know July)."""
+    cut = pl.col("at") < until
+    return replace(
+        frames,
+        messages=frames.messages.filter(cut),
+        acts=frames.acts.filter(cut),
+        aimed=frames.aimed.filter(cut),
+        care=frames.care.filter(cut),
+        metrics=frames.metrics.filter(pl.col("period") < f"{until:%Y-%m}"),
+        vents=None if frames.vents is None else frames.vents.filter(cut),
+    )
 
 
 def _period_ends(messages: pl.DataFrame, period: str) -> pl.DataFrame:
@@ -279,6 +295,7 @@ __all__ = [
     "MembersTable",
     "backtest",
     "day_date",
+    "frames_until",
     "load_member_frames",
     "member_record",
     "member_records",

@@ -822,12 +822,15 @@ def load_report_frames(
         )
     episodes = pl.DataFrame(episode_rows, schema=EPISODE_SCHEMA, orient="row")
     year = int(month[:4])
+    members = load_member_frames(store)
     return ReportFrames(
         signals=signals.sort("at", "member"),
         episodes=episodes.sort("started_at", "episode"),
         responses=complaint_responses(store),
-        members=load_member_frames(store),
-        awards=award_table(store, year),
+        members=members,
+        # The year to date as the month closed: a June report must not rank
+        # on what happened in July.
+        awards=award_table(store, year, until=end, frames=members),
         data_end=data_end,
         staff=staff,
     )

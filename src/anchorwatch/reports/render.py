@@ -382,11 +382,12 @@ def _context(report: MonthlyReport, charts: dict[str, bytes]) -> dict[str, Any]:
 
 
 def _awards_through(report: MonthlyReport) -> str:
-    """The last day the nominees were computed from: the awards engine ranks the
-    whole year as the store holds it, so say so when that runs past the month."""
+    """The last day the nominees were computed from: the year to date as the
+    month closed (or the end of the data, when that comes first)."""
     if report.data_end is None:
         return "–"
-    return min(report.data_end, date(report.award_year, 12, 31)).isoformat()
+    month_end = month_bounds(report.month)[1].date() - timedelta(days=1)
+    return min(report.data_end, month_end).isoformat()
 
 
 def _environment() -> Environment:
