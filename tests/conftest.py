@@ -68,3 +68,44 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def demo_year_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A year of demo community (4,000 messages, seed 3), generated, imported
+    and analysed once per test session.  Tests that write to it take their own
+    copy (:func:`copy_demo_year`)."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from anchorwatch.cli import app
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ANCHORWATCH_LOCALE", "en")
+    root = tmp_path_factory.mktemp("demo-year")
+    data = root / "community.jsonl"
+    db = root / "aw.db"
+    runner = CliRunner()
+    for args in (
+        ["demo-data", str(data), "-n", "4000", "--seed", "3"],
+        ["import", str(data), "--db", f"sqlite:///{db}", "-q"],
+        ["analyze", "--db", f"sqlite:///{db}", "-q"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    mp.undo()
+    # Everything into the main file, so that a copy of it is the whole store.
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return db
+
+
+def copy_demo_year(source: Path, folder: Path) -> str:
+    """A private copy of the demo store in ``folder``; returns its URL."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "aw.db"
+    shutil.copyfile(source, target)
+    return f"sqlite:///{target}"

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from anchorwatch.cli import app
 
+from ..conftest import copy_demo_year
+
 
 @pytest.fixture(autouse=True)
 def english(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,18 +27,9 @@ def invoke(runner: CliRunner, *args: str, input: str | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> str:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ANCHORWATCH_LOCALE", "en")
-    runner = CliRunner()
-    root = tmp_path_factory.mktemp("care")
-    data = root / "community.jsonl"
-    url = f"sqlite:///{root / 'aw.db'}"
-    invoke(runner, "demo-data", str(data), "-n", "4000", "--seed", "3")
-    invoke(runner, "import", str(data), "--db", url, "-q")
-    invoke(runner, "analyze", "--db", url, "-q")
-    mp.undo()
-    return url
+def year(demo_year_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of the session's demo year (tests/conftest.py)."""
+    return copy_demo_year(demo_year_db, tmp_path_factory.mktemp("care"))
 
 
 def _export(runner: CliRunner, url: str, what: str, tmp: Path) -> list[dict]:

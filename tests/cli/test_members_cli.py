@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from anchorwatch.cli import app
 
-from ..conftest import FIXTURES
+from ..conftest import FIXTURES, copy_demo_year
 
 
 @pytest.fixture(scope="module")
@@ -34,19 +34,9 @@ def invoke(runner: CliRunner, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A year of demo community, imported and analysed."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ANCHORWATCH_LOCALE", "en")
-    runner = CliRunner()
-    root = tmp_path_factory.mktemp("year")
-    data = root / "community.jsonl"
-    url = f"sqlite:///{root / 'aw.db'}"
-    invoke(runner, "demo-data", str(data), "-n", "4000", "--seed", "3")
-    invoke(runner, "import", str(data), "--db", url, "-q")
-    invoke(runner, "analyze", "--db", url, "-q")
-    mp.undo()
-    return url
+def year(demo_year_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of the session's demo year (tests/conftest.py)."""
+    return copy_demo_year(demo_year_db, tmp_path_factory.mktemp("year"))
 
 
 def test_members_ranked_filtered_and_saved(runner: CliRunner, year: str, tmp_path: Path) -> None:

@@ -58,6 +58,8 @@ from anchorwatch.reports.render import (
 )
 from anchorwatch.store import open_store
 
+from ..conftest import copy_demo_year
+
 # ---------------------------------------------------------------- months
 
 
@@ -344,19 +346,9 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def year(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A year of demo community, imported and analysed."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ANCHORWATCH_LOCALE", "en")
-    runner = CliRunner()
-    root = tmp_path_factory.mktemp("year")
-    data = root / "community.jsonl"
-    url = f"sqlite:///{root / 'aw.db'}"
-    invoke(runner, "demo-data", str(data), "-n", "4000", "--seed", "3")
-    invoke(runner, "import", str(data), "--db", url, "-q")
-    invoke(runner, "analyze", "--db", url, "-q")
-    mp.undo()
-    return url
+def year(demo_year_db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of the session's demo year (tests/conftest.py)."""
+    return copy_demo_year(demo_year_db, tmp_path_factory.mktemp("year"))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+
+from ...conftest import copy_demo_year
 
 SCREENSHOTS = Path(__file__).parents[3] / "docs" / "screenshots"
 PASSWORD = "demo-pass-2026"
@@ -55,11 +56,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(demo_year_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     import uvicorn
 
     from anchorwatch.care.vault import create_key_file
-    from anchorwatch.cli import app
     from anchorwatch.store import open_store
     from anchorwatch.store.users import add_user
     from anchorwatch.store.venting import invite
@@ -67,16 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from anchorwatch.web.settings import WebSettings
 
     root = tmp_path_factory.mktemp("site")
-    data = root / "community.jsonl"
-    db = f"sqlite:///{root / 'aw.db'}"
-    runner = CliRunner()
-    for args in (
-        ["demo-data", str(data), "-n", "4000", "--seed", "3"],
-        ["import", str(data), "--db", db, "-q"],
-        ["analyze", "--db", db, "-q"],
-    ):
-        result = runner.invoke(app, args)
-        assert result.exit_code == 0, result.output
+    db = copy_demo_year(demo_year_db, root)
     store = open_store(db)
     for name, role in USERS.items():
         add_user(store, name, role, PASSWORD)
