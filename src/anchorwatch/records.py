@@ -29,6 +29,9 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 ROLES: Final = ("member", "koc", "official", "operator")
+#: Roles of the brand's own accounts: their labour is paid, so rankings,
+#: awards and the community's mood leave them out.
+STAFF_ROLES: Final = ("official", "operator")
 RECORD_TYPES: Final = ("member", "conversation", "message", "join", "reaction", "metric")
 #: Longest message text accepted; longer rows are rejected, not truncated, so
 #: that nothing is silently altered.  Overridable per import.

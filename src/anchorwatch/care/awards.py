@@ -44,6 +44,7 @@ import polars as pl
 from anchorwatch.config import read_settings
 from anchorwatch.i18n import LOCALES, catalogue, current_locale, t
 from anchorwatch.members.ledger import ledger_columns
+from anchorwatch.records import STAFF_ROLES
 from anchorwatch.signals.labels import ACTS
 
 #: ``people``: each member's role (``member``, ``koc``, ``official``,
@@ -155,7 +156,7 @@ class Eligibility:
     min_active_months: int = 3
     min_acts: int = 5
     min_episodes: int = 3
-    excluded_roles: tuple[str, ...] = ("official", "operator")
+    excluded_roles: tuple[str, ...] = STAFF_ROLES
 
     @classmethod
     def from_config(cls, raw: Mapping[str, Any], base: Eligibility | None = None) -> Eligibility:

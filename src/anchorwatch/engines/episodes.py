@@ -42,6 +42,7 @@ from anchorwatch.episodes.newcomers import (
 from anchorwatch.episodes.outcomes import returned_within, valence
 from anchorwatch.episodes.questions import cluster_questions
 from anchorwatch.episodes.threads import assign_threads
+from anchorwatch.records import STAFF_ROLES
 from anchorwatch.signals.labels import LABELS
 from anchorwatch.store import Store, schema, writer
 from anchorwatch.store.analysis import read_frame
@@ -144,9 +145,7 @@ def _community(conn: Connection, cfg: EpisodesConfig) -> _Community:
         arrivals=arrivals,
         names=names,
         official={
-            mid
-            for mid, role in members.select("id", "role").iter_rows()
-            if role in ("official", "operator")
+            mid for mid, role in members.select("id", "role").iter_rows() if role in STAFF_ROLES
         },
         stream_channel=stream_channel,
         joins_by_channel=dict(by_channel),

@@ -29,10 +29,8 @@ from anchorwatch.members.burnout import (
 from anchorwatch.members.gaming import GamingRules, discount, gaming_rules
 from anchorwatch.members.ledger import ACTS, ledger, period_of
 from anchorwatch.members.value import ValueConfig, channel_weights, members_config, value_index
+from anchorwatch.records import STAFF_ROLES
 from anchorwatch.store import Store
-
-#: Member roles of brand staff (``records.ROLES``).
-STAFF_ROLES = ("official", "operator")
 
 
 @dataclass

@@ -34,6 +34,7 @@ import polars as pl
 from anchorwatch.episodes.batch import HEAT
 from anchorwatch.episodes.buffer import BUFFER_COLUMNS, OVERALL, buffer_effect
 from anchorwatch.episodes.config import EpisodesConfig, episodes_config
+from anchorwatch.records import STAFF_ROLES
 
 if TYPE_CHECKING:
     from anchorwatch.engines.members import MemberFrames
@@ -790,7 +791,7 @@ def load_report_frames(
         select(
             m.c.author,
             m.c.sent_at,
-            mem.c.role.in_(("official", "operator")),
+            mem.c.role.in_(STAFF_ROLES),
             *(s.c[c] for c in p_cols),
             cast(s.c.labels, Text),
         )
@@ -817,9 +818,6 @@ def load_report_frames(
             for eid, kind, started, outcome in conn.execute(ep_stmt)
         ]
         data_end = conn.execute(select(func.max(m.c.sent_at))).scalar()
-        staff = frozenset(
-            conn.execute(select(mem.c.id).where(mem.c.role.in_(("official", "operator")))).scalars()
-        )
     episodes = pl.DataFrame(episode_rows, schema=EPISODE_SCHEMA, orient="row")
     year = int(month[:4])
     members = load_member_frames(store)
@@ -832,7 +830,7 @@ def load_report_frames(
         # on what happened in July.
         awards=award_table(store, year, until=end, frames=members),
         data_end=data_end,
-        staff=staff,
+        staff=members.staff,
     )
 
 

@@ -241,12 +241,3 @@ def member_profile(store: Store, member: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {"id": row.id, "name": row.name or row.id, "role": row.role, "joined_at": row.joined_at}
-
-
-def staff_ids(store: Store) -> set[str]:
-    """Brand staff accounts in the community (their labour is paid)."""
-    m = schema.members
-    with store.engine.connect() as conn:
-        return set(
-            conn.execute(select(m.c.id).where(m.c.role.in_(("official", "operator")))).scalars()
-        )

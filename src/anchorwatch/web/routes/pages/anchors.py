@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse
 
 from anchorwatch.members.value import QUADRANTS
 from anchorwatch.web.pages import PageDep
-from anchorwatch.web.queries import staff_ids
 from anchorwatch.web.views import views_of
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +80,7 @@ def anchors(page: PageDep) -> HTMLResponse:
 
     def context() -> dict[str, Any]:
         frames = views.frames()
-        staff = views.cache.get("staff", lambda: staff_ids(views.store))
+        staff = frames.staff
         names = pl.DataFrame(
             {"member": list(frames.names), "name": list(frames.names.values())},
             schema={"member": pl.String, "name": pl.String},
