@@ -275,11 +275,11 @@ def test_exports_for_an_operator_leave_the_risk_out(world: dict[str, Any]) -> No
 def test_exported_text_never_runs_as_a_formula() -> None:
     import polars as pl
 
-    from anchorwatch.web.routes.pages.awards import defused
+    from anchorwatch.store.tables import inert
 
     evil = '=HYPERLINK("http://evil.example","点我")'
     frame = pl.DataFrame({"name": [evil, "+1 看置顶", "@小孙", "老王"], "rank": [1, 2, 3, 4]})
-    out = defused(frame)
+    out = inert(frame)
     assert out["name"].to_list() == ["'" + evil, "'+1 看置顶", "'@小孙", "老王"]
     assert out["rank"].to_list() == [1, 2, 3, 4]
 

@@ -28,7 +28,7 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _inert(frame: pl.DataFrame) -> pl.DataFrame:
+def inert(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells that a spreadsheet would run as a formula (``= + - @``, tab,
     carriage return) get a leading ``'``: member names and messages are
     untrusted, and an export must not become a CSV/XLSX injection."""
@@ -49,7 +49,7 @@ def write_table(frame: pl.DataFrame, path: Path, sheet: str = "anchorwatch") -> 
     if suffix not in TABLE_SUFFIXES:
         raise ValueError(f"unsupported table file {path.name}: use {' or '.join(TABLE_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    flat = _inert(_flat(frame))
+    flat = inert(_flat(frame))
     if suffix == ".csv":
         flat.write_csv(path)
         return

@@ -125,34 +125,15 @@ def awards_page(page: AwardsPageDep) -> HTMLResponse:
     return page.render_cached("pages/awards.html", f"awards:{year}:{care}", context)
 
 
-#: A cell a spreadsheet would run as a formula starts with one of these.
-FORMULA = r"^[=+\-@\t\r]"
-
-
-def defused(frame: Any) -> Any:
-    """``frame`` with every text that a spreadsheet would run as a formula
-    (a member named ``=HYPERLINK(...)``) quoted, so that it shows as text."""
-    import polars as pl
-
-    texts = [c for c, dt in frame.schema.items() if dt == pl.String]
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(FORMULA))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in texts
-    )
-
-
 def _table(report: AwardReport, with_risk: bool) -> Any:
     """One row per nomination (the CLI's table), without the risk for roles
-    other than care, formulas defused."""
+    other than care (``write_table`` neutralises formulas)."""
     from anchorwatch.cli.awards import _flat
 
     frame = _flat(report)
     if not with_risk and frame.width:
         frame = frame.drop("burnout_risk", "level", strict=False)
-    return defused(frame)
+    return frame
 
 
 @router.get("/awards/{year}.{fmt}", response_model=None)
