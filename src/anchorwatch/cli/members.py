@@ -260,21 +260,9 @@ def member(
     ledger_view = Table(show_header=False, title=t("cli.member.ledger"))
     ledger_view.add_column()
     ledger_view.add_column(justify="right")
-    for key in (
-        "episodes_served",
-        "conflicts_calmed",
-        "complaints_converted",
-        "newcomers_stayed",
-        "repeated_answered",
-        "first_response_s",
-        "thanks_received",
-        "attacks_received",
-        "accusations_received",
-        "messages",
-        "reads",
-        "plays",
-        "leads",
-    ):
+    from anchorwatch.members.ledger import SUMMARY_COLUMNS
+
+    for key in SUMMARY_COLUMNS:
         ledger_view.add_row(t(f"ledger.{key}"), _num(record[key]))
     for act, n in record["acts"].items():
         ledger_view.add_row(t(f"ledger.acts_{act}"), f"{n:,}")

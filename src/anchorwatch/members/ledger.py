@@ -88,6 +88,24 @@ AIMED_COLUMNS = tuple(AIMED_SCHEMA)
 MESSAGE_COLUMNS = tuple(MESSAGE_SCHEMA)
 METRIC_COLUMNS = tuple(METRIC_SCHEMA)
 
+#: The ledger as a person reads it about one member (``anchorwatch member``,
+#: the member page), acts by kind listed after.
+SUMMARY_COLUMNS = (
+    "episodes_served",
+    "conflicts_calmed",
+    "complaints_converted",
+    "newcomers_stayed",
+    "repeated_answered",
+    "first_response_s",
+    "thanks_received",
+    "attacks_received",
+    "accusations_received",
+    "messages",
+    "reads",
+    "plays",
+    "leads",
+)
+
 _DEESCALATE = ("deescalate_humor", "deescalate_summary", "deescalate_redirect")
 _CONVERT = ("empathy", "guide_details", "guide_channel")
 

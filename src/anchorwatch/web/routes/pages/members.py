@@ -9,6 +9,7 @@ import polars as pl
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from anchorwatch.members.ledger import SUMMARY_COLUMNS
 from anchorwatch.members.value import members_config
 from anchorwatch.store.audit import audit
 from anchorwatch.store.users import CARE_ROLES
@@ -17,22 +18,6 @@ from anchorwatch.web.queries import member_profile, member_timeline
 from anchorwatch.web.views import views_of
 
 router = APIRouter(include_in_schema=False)
-
-LEDGER_KEYS = (
-    "episodes_served",
-    "conflicts_calmed",
-    "complaints_converted",
-    "newcomers_stayed",
-    "repeated_answered",
-    "first_response_s",
-    "thanks_received",
-    "attacks_received",
-    "accusations_received",
-    "messages",
-    "reads",
-    "plays",
-    "leads",
-)
 
 
 def _with_evidence(
@@ -101,7 +86,7 @@ def member_page(member: str, page: PageDep) -> HTMLResponse:
             "period": period,
             "periods": periods[::-1],
             "row": row,
-            "ledger_keys": LEDGER_KEYS,
+            "ledger_keys": SUMMARY_COLUMNS,
             "parts": sorted(parts, key=lambda p: -p[1]),
             "care": care,
             "admin": admin,
