@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -288,22 +288,20 @@ def vent_list(
     db: DbOption = None,
     care: Annotated[str | None, typer.Option("--care", help=t("cli.vent.care_help"))] = None,
 ) -> None:
-    from anchorwatch.store import open_store
-    from anchorwatch.store.users import get_user, list_users
+    from anchorwatch.store import open_store, utc_now
+    from anchorwatch.store.users import CARE_ROLES, get_user, list_users
     from anchorwatch.store.venting import care_channels
 
     store = open_store(db)
     users = (
-        [get_user(store, care)]
-        if care
-        else [u for u in list_users(store) if u.role in ("care", "admin")]
+        [get_user(store, care)] if care else [u for u in list_users(store) if u.role in CARE_ROLES]
     )
     view = Table(title=t("cli.vent.list_title"))
     for col in ("id", "member", "care", "expires", "state", "opt_in"):
         view.add_column(t(f"cli.vent.col_{col}"))
     for user in users:
         for c in care_channels(store, user):
-            now = datetime.now(UTC).replace(tzinfo=None)
+            now = utc_now()
             state = "revoked" if c.revoked_at else ("expired" if c.expires_at <= now else "open")
             view.add_row(
                 str(c.id),

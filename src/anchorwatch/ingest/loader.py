@@ -32,7 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,7 +53,7 @@ from anchorwatch.records import (
     parse_record,
     resolve_timezone,
 )
-from anchorwatch.store import Store, schema, writer
+from anchorwatch.store import Store, schema, utc_now, writer
 from anchorwatch.store.erased import ErasedList, erased_list, is_tombstone
 
 BATCH_ROWS = 5_000
@@ -465,7 +465,7 @@ def _start_run(store: Store, source: Source) -> int:
             insert(schema.imports).values(
                 source=str(getattr(source, "path", source.name)),
                 format=source.format,
-                started_at=datetime.now(UTC).replace(tzinfo=None),
+                started_at=utc_now(),
             )
         )
         key = result.inserted_primary_key
@@ -486,7 +486,7 @@ def _finish_run(store: Store, run_id: int, summary: ImportSummary) -> None:
         conn.execute(
             update(schema.imports)
             .where(schema.imports.c.id == run_id)
-            .values(finished_at=datetime.now(UTC).replace(tzinfo=None), counts=counts)
+            .values(finished_at=utc_now(), counts=counts)
         )
 
 

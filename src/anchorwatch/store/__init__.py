@@ -5,6 +5,6 @@
 0
 """
 
-from anchorwatch.store.engine import Store, StoreError, open_store, resolve_db_url
+from anchorwatch.store.engine import Store, StoreError, open_store, resolve_db_url, utc_now
 
-__all__ = ["Store", "StoreError", "open_store", "resolve_db_url"]
+__all__ = ["Store", "StoreError", "open_store", "resolve_db_url", "utc_now"]

@@ -5,12 +5,12 @@ data itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 
-from anchorwatch.store import Store, schema
+from anchorwatch.store import Store, schema, utc_now
 
 #: What is audited.
 AUDITED = (
@@ -49,7 +49,7 @@ def audit(
     with store.engine.begin() as conn:
         conn.execute(
             insert(schema.audit_log).values(
-                at=datetime.now(UTC).replace(tzinfo=None),
+                at=utc_now(),
                 user_name=user_name,
                 action=action,
                 member=member,

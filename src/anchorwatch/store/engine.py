@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,11 @@ class StoreError(RuntimeError):
         super().__init__(f"{code}: {params}")
         self.code = code
         self.params = params
+
+
+def utc_now() -> datetime:
+    """Now, as the store keeps every time: UTC without a zone."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def resolve_db_url(db: str | None = None) -> str:

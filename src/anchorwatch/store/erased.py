@@ -23,11 +23,10 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
 
-from anchorwatch.store import Store, schema, writer
+from anchorwatch.store import Store, schema, utc_now, writer
 
 #: Replies to an erased message point at ``erased:<16 hex>``.
 TOMBSTONE_PREFIX = "erased:"
@@ -127,7 +126,7 @@ def remember(conn: Connection, salt: bytes, kind: str, values: Iterable[str]) ->
     """Add ``values`` of ``kind`` to the erased list; returns how many."""
     if kind not in KINDS:
         raise ValueError(f"unknown erased kind {kind!r}")
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     rows = [
         {"hash": salted_hash(salt, v), "kind": kind, "erased_at": now}
         for v in dict.fromkeys(values)

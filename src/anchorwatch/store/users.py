@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 
-from anchorwatch.store import Store, schema
+from anchorwatch.store import Store, schema, utc_now
 
 ROLES = ("admin", "operator", "care", "analyst")
 #: Roles that may see what DESIGN 3.4 puts under /api/v1/care/.
@@ -41,10 +40,6 @@ class User:
     name: str
     role: str
     disabled: bool = False
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def hash_password(password: str) -> str:
@@ -81,7 +76,7 @@ def add_user(store: Store, name: str, role: str, password: str | None = None) ->
                 name=name,
                 role=role,
                 password_hash=hash_password(password) if password else None,
-                created_at=_now(),
+                created_at=utc_now(),
                 disabled=False,
             )
             .returning(u.c.id)
@@ -124,7 +119,7 @@ def create_token(store: Store, name: str) -> str:
     with store.engine.begin() as conn:
         conn.execute(
             insert(schema.api_tokens).values(
-                user_id=user.id, token_hash=token_hash(token), created_at=_now()
+                user_id=user.id, token_hash=token_hash(token), created_at=utc_now()
             )
         )
     return token
@@ -141,7 +136,7 @@ def user_for_token(store: Store, token: str) -> User | None:
         ).first()
         if row is None or row.disabled:
             return None
-        conn.execute(update(t).where(t.c.id == row.tid).values(last_used_at=_now()))
+        conn.execute(update(t).where(t.c.id == row.tid).values(last_used_at=utc_now()))
     return User(row.id, row.name, row.role)
 
 
@@ -153,7 +148,7 @@ def revoke_tokens(store: Store, name: str) -> int:
         result = conn.execute(
             update(t)
             .where(t.c.user_id == user.id, t.c.revoked_at.is_(None))
-            .values(revoked_at=_now())
+            .values(revoked_at=utc_now())
         )
     return int(result.rowcount or 0)
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, null, select, update
 
 from anchorwatch.care.vault import Vault
-from anchorwatch.store import Store, schema
-from anchorwatch.store.users import User, get_user, token_hash
+from anchorwatch.store import Store, schema, utc_now
+from anchorwatch.store.users import CARE_ROLES, User, get_user, token_hash
 
 
 class VentError(LookupError):
@@ -66,10 +66,6 @@ class VentMessage:
         }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _channel(row: Any) -> Channel:
     return Channel(
         row.id,
@@ -91,14 +87,14 @@ def invite(store: Store, member: str, care_name: str, days: int = 30) -> tuple[s
     if days < 1:
         raise VentError("error.vent_days", status=400)
     care = get_user(store, care_name)
-    if care.role not in ("care", "admin"):
+    if care.role not in CARE_ROLES:
         raise VentError("error.vent_not_care", status=400, name=care_name, role=care.role)
     with store.engine.connect() as conn:
         known = conn.execute(select(schema.members.c.id).where(schema.members.c.id == member))
         if known.first() is None:
             raise VentError("error.no_member", member=member)
     token = secrets.token_urlsafe(32)
-    now = _now()
+    now = utc_now()
     vc = schema.vent_channels
     with store.engine.begin() as conn:
         cid = conn.execute(
@@ -127,7 +123,7 @@ def open_channel(store: Store, token: str) -> Channel:
         raise VentError("error.vent_unknown", status=404)
     if row.revoked_at is not None:
         raise VentError("error.vent_revoked", status=410)
-    if row.expires_at <= _now():
+    if row.expires_at <= utc_now():
         raise VentError("error.vent_expired", status=410)
     return _channel(row)
 
@@ -138,7 +134,7 @@ def revoke(store: Store, channel_id: int) -> None:
         done = conn.execute(
             update(vc)
             .where(vc.c.id == channel_id, vc.c.revoked_at.is_(None))
-            .values(revoked_at=_now())
+            .values(revoked_at=utc_now())
         )
     if not done.rowcount:
         raise VentError("error.vent_unknown", status=404)
@@ -178,7 +174,7 @@ def write(
     elif author != "member":
         raise ValueError(author)
     vm = schema.vent_messages
-    now = _now()
+    now = utc_now()
     with store.engine.begin() as conn:
         if author == "member":
             recent = conn.execute(

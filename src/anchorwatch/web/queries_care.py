@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from anchorwatch.store import Store, schema
+from anchorwatch.store import Store, schema, utc_now
 from anchorwatch.store.care import CareAction
 from anchorwatch.store.venting import Channel
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def member_names(store: Store, ids: Iterable[str]) -> dict[str, str]:
@@ -78,7 +74,7 @@ def _iso(at: datetime | None) -> str | None:
 def channel_status(channel: Channel, now: datetime | None = None) -> str:
     if channel.revoked_at is not None:
         return "revoked"
-    return "expired" if channel.expires_at <= (now or _now()) else "open"
+    return "expired" if channel.expires_at <= (now or utc_now()) else "open"
 
 
 def channel_states(store: Store, channels: list[Channel]) -> list[ChannelState]:
@@ -98,7 +94,7 @@ def channel_states(store: Store, channels: list[Channel]) -> list[ChannelState]:
     for channel, author, at in rows:
         seen.setdefault(channel, []).append((author, at))
     names = member_names(store, [c.member for c in channels])
-    now = _now()
+    now = utc_now()
     out = []
     for c in channels:
         msgs = seen.get(c.id, [])

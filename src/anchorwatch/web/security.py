@@ -11,39 +11,30 @@ a POST without the session's token is refused with 403.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import Request, Response
 from sqlalchemy import delete, insert, select
 
-from anchorwatch.store import Store, schema
-from anchorwatch.store.users import User
+from anchorwatch.store import Store, schema, utc_now
+from anchorwatch.store.users import User, token_hash
 
 COOKIE = "aw_session"
 SESSION_HOURS = 12
-
-
-def _hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def start_session(store: Store, user: User, response: Response, request: Request) -> str:
     """Open a session for ``user`` and set its cookie; returns the CSRF token."""
     sid = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
-    now = _now()
+    now = utc_now()
     with store.engine.begin() as conn:
         conn.execute(delete(schema.web_sessions).where(schema.web_sessions.c.expires_at < now))
         conn.execute(
             insert(schema.web_sessions).values(
-                id_hash=_hash(sid),
+                id_hash=token_hash(sid),
                 user_id=user.id,
                 csrf=csrf,
                 created_at=now,
@@ -77,9 +68,9 @@ def session_of(store: Store, request: Request) -> tuple[User, str] | None:
         row = conn.execute(
             select(u.c.id, u.c.name, u.c.role, u.c.disabled, s.c.csrf, s.c.expires_at)
             .join(s, s.c.user_id == u.c.id)
-            .where(s.c.id_hash == _hash(sid))
+            .where(s.c.id_hash == token_hash(sid))
         ).first()
-    if row is None or row.disabled or row.expires_at <= _now():
+    if row is None or row.disabled or row.expires_at <= utc_now():
         return None
     return User(row.id, row.name, row.role), row.csrf
 
@@ -89,7 +80,7 @@ def end_session(store: Store, request: Request, response: Response) -> None:
     if sid:
         with store.engine.begin() as conn:
             conn.execute(
-                delete(schema.web_sessions).where(schema.web_sessions.c.id_hash == _hash(sid))
+                delete(schema.web_sessions).where(schema.web_sessions.c.id_hash == token_hash(sid))
             )
     response.delete_cookie(COOKIE, path="/")
 

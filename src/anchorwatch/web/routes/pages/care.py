@@ -5,11 +5,12 @@ actions.  Showing the risk is audited (``view_watchlist``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from anchorwatch.store import utc_now
 from anchorwatch.store.audit import audit
 from anchorwatch.store.venting import care_channels
 from anchorwatch.web.care_views import watch_rows
@@ -37,7 +38,7 @@ def care_inbox(page: CarePageDep) -> HTMLResponse:
     audit(store, page.user.name, "view_watchlist", None, {"page": "/care", "members": len(watch)})
     channels = channel_states(store, care_channels(store, page.user))
     recent = recent_care(store, RECENT_CARE)
-    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=CARE_WINDOW_DAYS)
+    since = utc_now() - timedelta(days=CARE_WINDOW_DAYS)
     return page.render(
         "pages/care.html",
         watch=watch,
