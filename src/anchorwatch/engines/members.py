@@ -8,7 +8,7 @@ anti-gaming rules, and hands them to the pure functions of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -114,12 +114,40 @@ class MembersTable:
     rows: pl.DataFrame
     evidence: dict[tuple[str, str], dict[str, list[str]]]
     period: str
+    #: The frames and settings the table was made from, so that evidence the
+    #: table did not keep (members below the medium level) can be found later.
+    frames: MemberFrames | None = field(default=None, repr=False)
+    cfg: BurnoutConfig | None = field(default=None, repr=False)
 
-    def drivers(self, member: str, period: str) -> list[dict[str, Any]]:
+    def drivers(self, member: str, period: str, *, complete: bool = False) -> list[dict[str, Any]]:
+        """The member's drivers in ``period``; ``complete`` finds their evidence
+        even where the table kept none (it keeps it for members at risk)."""
         row = self.rows.filter((pl.col("member") == member) & (pl.col("period") == period))
         if row.height == 0:
             return []
-        return drivers_of(row.row(0, named=True), self.evidence.get((member, period), {}))
+        found = row.row(0, named=True)
+        evidence = self.evidence.get((member, period))
+        if evidence is None and complete:
+            evidence = self._evidence_of(found)
+        return drivers_of(found, evidence or {})
+
+    def _evidence_of(self, row: dict[str, Any]) -> dict[str, list[str]]:
+        if self.frames is None or row.get("risk_day") is None:
+            return {}
+        member = row["member"]
+        point = pl.DataFrame(
+            {"member": [member], "day": [row["risk_day"]]},
+            schema={"member": pl.String, "day": pl.Int32},
+        )
+        mine = pl.col("member") == member
+        ev = driver_evidence(
+            self.frames.messages.filter(mine),
+            self.frames.acts.filter(mine),
+            self.frames.aimed.filter(pl.col("target") == member),
+            point,
+            self.cfg or burnout_config(),
+        )
+        return {d: list(ids) for d, ids in zip(ev["driver"], ev["evidence"], strict=True)}
 
 
 def frames_until(frames: MemberFrames, until: datetime) -> MemberFrames:
@@ -200,7 +228,7 @@ def members_table(
             "member", "period", "driver", "evidence"
         ).iter_rows():
             found.setdefault((member, per), {})[driver] = list(ids)
-    return MembersTable(rows.rename({"day": "risk_day"}), found, period)
+    return MembersTable(rows.rename({"day": "risk_day"}), found, period, frames, cfg)
 
 
 def watchlist(

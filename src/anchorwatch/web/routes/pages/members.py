@@ -20,27 +20,6 @@ from anchorwatch.web.views import views_of
 router = APIRouter(include_in_schema=False)
 
 
-def _with_evidence(
-    frames: Any, row: dict[str, Any], drivers: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    from anchorwatch.members.burnout import burnout_config, driver_evidence, drivers_of
-
-    point = pl.DataFrame(
-        {"member": [row["member"]], "day": [row["risk_day"]]},
-        schema={"member": pl.String, "day": pl.Int32},
-    )
-    mine = pl.col("member") == row["member"]
-    ev = driver_evidence(
-        frames.messages.filter(mine),
-        frames.acts.filter(mine),
-        frames.aimed.filter(pl.col("target") == row["member"]),
-        point,
-        burnout_config(),
-    )
-    found = {d: list(ids) for d, ids in zip(ev["driver"], ev["evidence"], strict=True)}
-    return drivers_of(row, found)
-
-
 @router.get("/members/{member}", response_class=HTMLResponse)
 def member_page(member: str, page: PageDep) -> HTMLResponse:
     views = views_of(page.request)
@@ -75,11 +54,8 @@ def member_page(member: str, page: PageDep) -> HTMLResponse:
         )
         drivers: list[dict[str, Any]] = []
         if care and row is not None and period is not None:
-            drivers = table.drivers(member, period)
-            if drivers and not any(d["evidence"] for d in drivers) and row.get("risk_day"):
-                # The table keeps evidence for members at risk only; a profile
-                # shows it for whoever is opened.
-                drivers = _with_evidence(views.frames(), row, drivers)
+            # A profile shows the evidence of whoever is opened, at risk or not.
+            drivers = table.drivers(member, period, complete=True)
         frames = views.frames()
         return {
             "profile": profile,
