@@ -439,26 +439,13 @@ def watchlist(
 ) -> None:
     """Watched members whose burnout risk is at or above a level, riskiest first."""
     from anchorwatch.engines.members import watchlist as compute
-    from anchorwatch.members.burnout import drivers_of
+    from anchorwatch.members.burnout import watchlist_records
 
     _check(level, ("medium", "high"), "--level")
     store, frames = _frames(db)
     levels = ("medium", "high") if level == "medium" else ("high",)
     risk, evidence = compute(frames, _parse_day(at), levels=levels)
-    records = []
-    for row in risk.iter_rows(named=True) if risk.height else []:
-        drivers = drivers_of(row, evidence.get(row["member"], {}))
-        records.append(
-            {
-                "member": row["member"],
-                "name": frames.names.get(row["member"], row["member"]),
-                "burnout_risk": int(row["burnout_risk"]),
-                "level": row["level"],
-                "dimension": row["dimension"],
-                "care_action": row["care_action"],
-                "drivers": drivers,
-            }
-        )
+    records = watchlist_records(risk, evidence, frames.names)
     if as_json:
         console.print_json(orjson.dumps(records).decode())
     else:

@@ -607,6 +607,30 @@ def drivers_of(row: dict[str, Any], evidence: dict[str, list[str]]) -> list[dict
     return sorted(out, key=lambda d: -d["score"])
 
 
+def watchlist_records(
+    risk: pl.DataFrame,
+    evidence: dict[str, dict[str, list[str]]],
+    names: dict[str, str],
+    top_drivers: int | None = None,
+) -> list[dict[str, Any]]:
+    """The watchlist's rows (``engines.members.watchlist``) as the CLI, the
+    pages and the report show them: member, name, burnout_risk, level,
+    dimension, care_action and the drivers (strongest first, ``top_drivers``
+    of them, with their evidence)."""
+    return [
+        {
+            "member": row["member"],
+            "name": names.get(row["member"], row["member"]),
+            "burnout_risk": int(row["burnout_risk"]),
+            "level": row["level"],
+            "dimension": row["dimension"],
+            "care_action": row["care_action"],
+            "drivers": drivers_of(row, evidence.get(row["member"], {}))[:top_drivers],
+        }
+        for row in (risk.iter_rows(named=True) if risk.height else [])
+    ]
+
+
 def _round(x: Any) -> float | None:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return None

@@ -593,19 +593,11 @@ WATCH_SCHEMA: dict[str, pl.DataType] = {
 def watch_table(risk: pl.DataFrame, names: dict[str, str], top_drivers: int = 3) -> pl.DataFrame:
     """The watchlist rows of ``engines.members.watchlist``, riskiest first, each
     with its ``top_drivers`` strongest drivers (``members.burnout.drivers_of``)."""
-    from anchorwatch.members.burnout import drivers_of
+    from anchorwatch.members.burnout import watchlist_records
 
     rows = [
-        {
-            "member": r["member"],
-            "name": names.get(r["member"], r["member"]),
-            "burnout_risk": int(r["burnout_risk"]),
-            "level": r["level"],
-            "dimension": r["dimension"],
-            "care_action": r["care_action"],
-            "drivers": [d["name"] for d in drivers_of(r, {})][:top_drivers],
-        }
-        for r in (risk.iter_rows(named=True) if risk.height else [])
+        {**r, "drivers": [d["name"] for d in r["drivers"]]}
+        for r in watchlist_records(risk, {}, names, top_drivers)
     ]
     frame = pl.DataFrame(rows, schema=WATCH_SCHEMA, orient="row")
     return frame.sort(["burnout_risk", "member"], descending=[True, False])

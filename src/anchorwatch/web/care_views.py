@@ -81,32 +81,19 @@ def checked_note(text: str) -> str:
 def watch_rows(views: Views, drivers: int = 3) -> list[dict[str, Any]]:
     """The watchlist's members (medium and high risk, riskiest first) with
     their suggested care action, strongest drivers and latest care action."""
-    from anchorwatch.members.burnout import drivers_of
+    from anchorwatch.members.burnout import watchlist_records
 
     risk, evidence = views.watchlist()
-    if not risk.height:
-        return []
-    names = views.frames().names
-    rows = list(risk.iter_rows(named=True))
+    rows = watchlist_records(risk, evidence, views.frames().names, drivers)
     cared = last_care(views.store, [r["member"] for r in rows])
-    out = []
     for row in rows:
         last = cared.get(row["member"])
-        out.append(
-            {
-                "member": row["member"],
-                "name": names.get(row["member"], row["member"]),
-                "burnout_risk": int(row["burnout_risk"]),
-                "level": row["level"],
-                "dimension": row["dimension"],
-                "care_action": row["care_action"],
-                "drivers": drivers_of(row, evidence.get(row["member"], {}))[:drivers],
-                "last_care": None
-                if last is None
-                else {"action": last.action, "at": last.at.isoformat(timespec="seconds") + "Z"},
-            }
+        row["last_care"] = (
+            None
+            if last is None
+            else {"action": last.action, "at": last.at.isoformat(timespec="seconds") + "Z"}
         )
-    return out
+    return rows
 
 
 # -- the thank-you composer ---------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from anchorwatch.members.burnout import drivers_of
+from anchorwatch.members.burnout import watchlist_records
 from anchorwatch.store.audit import audit
 from anchorwatch.web.pages import CarePageDep
 from anchorwatch.web.views import views_of
@@ -23,19 +23,6 @@ def watchlist_page(page: CarePageDep) -> HTMLResponse:
     audit(views.store, page.user.name, "view_watchlist", None, {"members": risk.height})
 
     def context() -> dict[str, Any]:
-        names = views.frames().names
-        rows = [
-            {
-                "member": row["member"],
-                "name": names.get(row["member"], row["member"]),
-                "risk": int(row["burnout_risk"]),
-                "level": row["level"],
-                "dimension": row["dimension"],
-                "care_action": row["care_action"],
-                "drivers": drivers_of(row, evidence.get(row["member"], {}))[:3],
-            }
-            for row in (risk.iter_rows(named=True) if risk.height else [])
-        ]
-        return {"rows": rows}
+        return {"rows": watchlist_records(risk, evidence, views.frames().names, 3)}
 
     return page.render_cached("pages/watchlist.html", "watchlist", context)
