@@ -38,16 +38,16 @@ def _member_id(store: Any, member: str) -> tuple[str, str]:
     from sqlalchemy import select
 
     from anchorwatch.store import schema
+    from anchorwatch.store.erasure import ErasureError, resolve_member
 
+    try:
+        member_id = resolve_member(store, member)
+    except ErasureError as exc:
+        raise UserError(exc.code, **exc.params) from None
     m = schema.members
     with store.engine.connect() as conn:
-        row = conn.execute(select(m.c.id, m.c.name).where(m.c.id == member)).first()
-        if row is None:
-            rows = conn.execute(select(m.c.id, m.c.name).where(m.c.name == member)).all()
-            if len(rows) != 1:
-                raise UserError("error.no_member", member=member)
-            row = rows[0]
-    return row[0], row[1] or row[0]
+        name = conn.execute(select(m.c.name).where(m.c.id == member_id)).scalar()
+    return member_id, name or member_id
 
 
 # -- thanks ------------------------------------------------------------------------------

@@ -234,14 +234,12 @@ def member(
     store, frames = _frames(db)
     if member_id not in frames.names:
         # Members may be addressed by display name too.
-        by_name = [mid for mid, name in frames.names.items() if name == member_id]
-        if len(by_name) != 1:
-            from anchorwatch.store.erased import erased_list
+        from anchorwatch.store.erasure import ErasureError, resolve_member
 
-            if erased_list(store).member(member_id):
-                raise UserError("error.already_erased", member=member_id)
-            raise UserError("error.no_member", member=member_id)
-        member_id = by_name[0]
+        try:
+            member_id = resolve_member(store, member_id)
+        except ErasureError as exc:
+            raise UserError(exc.code, **exc.params) from None
     table = members_table(frames, period)
     mine = table.rows.filter(pl.col("member") == member_id)
     if mine.height == 0:
